@@ -1,0 +1,39 @@
+"""ganbench: a benchmarking harness for generative adversarial networks.
+
+Plugins import what they need from here::
+
+    from ganbench import hookimpl, GAN, ModelSpec, ModelRequest
+"""
+
+__version__ = "0.1.0"
+
+from ganbench.hookspecs import hookimpl  # noqa: E402
+from ganbench.model import GAN  # noqa: E402
+from ganbench.specs import (  # noqa: E402
+    DatasetRequest,
+    DatasetSpec,
+    ExtractorRequest,
+    FeatureExtractorSpec,
+    ImageDataset,
+    LossSpec,
+    MetricInput,
+    MetricSpec,
+    ModelRequest,
+    ModelSpec,
+)
+
+__all__ = [
+    "GAN",
+    "DatasetRequest",
+    "DatasetSpec",
+    "ExtractorRequest",
+    "FeatureExtractorSpec",
+    "ImageDataset",
+    "LossSpec",
+    "MetricInput",
+    "MetricSpec",
+    "ModelRequest",
+    "ModelSpec",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,251 @@
+"""The run configuration: one typed record, filled in layers.
+
+Layers, later wins: ganbench's defaults -> the model's paper defaults -> a config file
+(TOML or YAML) -> command-line flags. Every field declares its help text and its check
+here, so the CLI, the config file and the Python API share one source of defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganbench.errors import ConfigError
+
+Check = Callable[[Any], str | None]
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or greater"
+
+
+def _unit_interval(value: Any) -> str | None:
+    return None if 0 <= value < 1 else "must be in [0, 1)"
+
+
+def _one_of(*allowed: str) -> Check:
+    return lambda value: None if value in allowed else f"must be one of {', '.join(allowed)}"
+
+
+def _option(default: Any, help: str, check: Check | None = None, cli: bool = True) -> Any:
+    metadata = {"help": help, "check": check, "cli": cli}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run. ``ganbench run --help`` lists the same fields."""
+
+    # what to train
+    model: str = _option("dcgan", "GAN architecture (see `ganbench plugins`).")
+    dataset: str = _option("shapes", "Dataset (see `ganbench plugins`); `shapes` is embedded and needs no files.")
+    loss: str = _option("bce", "Adversarial loss (see `ganbench plugins`).")
+    data_dir: str | None = _option(None, "Folder holding the dataset's files (offline copy).")
+    resolution: int = _option(32, "Image size in pixels (square); the model must support it.", _positive)
+    z_dim: int = _option(100, "Size of the generator's latent vector.", _positive)
+    model_options: dict = _option({}, "Model options as KEY=VALUE (see `ganbench plugins --verbose`).")
+    dataset_options: dict = _option({}, "Dataset options as KEY=VALUE.")
+    loss_options: dict = _option({}, "Loss options as KEY=VALUE.")
+    # how to train
+    steps: int = _option(1000, "Generator updates to train for.", _positive)
+    batch_size: int = _option(64, "Images per batch, real and generated.", _positive)
+    n_disc: int = _option(1, "Discriminator updates per generator update.", _positive)
+    lr_g: float = _option(2e-4, "Generator learning rate (Adam).", _positive)
+    lr_d: float = _option(2e-4, "Discriminator learning rate (Adam).", _positive)
+    beta1: float = _option(0.5, "Adam beta1, both networks.", _unit_interval)
+    beta2: float = _option(0.999, "Adam beta2, both networks.", _unit_interval)
+    seed: int = _option(0, "Seed of data order, initialisation and sampling.", _non_negative)
+    device: str = _option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+    workers: int = _option(0, "Data-loading worker processes (0: load in the training process).", _non_negative)
+    log_every: int = _option(50, "Log losses every N steps.", _positive)
+    # how to evaluate
+    eval_every: int = _option(250, "Evaluate (metrics, sample grid, checkpoint) every N steps.", _positive)
+    metrics: list = _option(["fid", "kid", "is"], "Metrics to compute at each evaluation (comma-separated).")
+    eval_samples: int = _option(1000, "Generated images per evaluation (the paper protocol uses 50000).", _positive)
+    reference_samples: int = _option(1000, "Reference images per evaluation (0: the whole split).", _non_negative)
+    reference_split: str = _option("train", "Dataset split the generated images are compared with.", _one_of("train", "test"))
+    inception_weights: str | None = _option(None, "Local file of torch-fidelity's Inception weights (pt-inception-2015-12-05).")
+    grid_size: int = _option(64, "Images in each sample grid.", _positive)
+    # where results go
+    results_dir: str = _option("results", "Home of the MLflow store, checkpoints and caches.")
+    tracking_uri: str | None = _option(None, "MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite under results_dir).")
+    experiment: str | None = _option(None, "MLflow experiment (default: the dataset's name).")
+    run_name: str | None = _option(None, "MLflow run name (default: model-dataset-seed).")
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(RunConfig)}
+OPTION_FIELDS = ("model_options", "dataset_options", "loss_options")
+# Fields that define what a checkpoint holds: a resumed run may not change them.
+IDENTITY_FIELDS = ("model", "dataset", "loss", "resolution", "z_dim", "model_options", "dataset_options", "loss_options")
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A validated config and, for every value not at ganbench's default, the layer it came from."""
+
+    config: RunConfig
+    sources: dict[str, str]
+
+    def short(self) -> str:
+        """One line per non-default value, e.g. ``lr_g = 0.0001 (flag)``."""
+        values = as_dict(self.config)
+        return "\n".join(f"{name} = {_show(values[name])} ({source})" for name, source in self.sources.items())
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def as_dict(config: RunConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def flat_params(config: RunConfig) -> dict[str, str]:
+    """The config as MLflow params: nested option tables become ``model_options.width``."""
+    params: dict[str, str] = {}
+    for name, value in as_dict(config).items():
+        if isinstance(value, dict):
+            params.update({f"{name}.{key}": _show(item) for key, item in value.items()})
+        else:
+            params[name] = _show(value)
+    return params
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML or YAML config file into field values (dashes in keys are allowed)."""
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist. Pass the path of a .toml or .yaml file to --config.")
+    text = path.read_text()
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"Config file {path} has an unknown format: use a .toml, .yaml or .yml file.")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"Config file {path} is not valid {path.suffix[1:].upper()}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must hold a table of settings (key = value), not {type(data).__name__}.")
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def apply_layer(values: dict[str, Any], layer: Mapping[str, Any], source: str, sources: dict[str, str]) -> None:
+    """Overlay ``layer`` on ``values`` in place, coercing types and naming unknown keys."""
+    for key, raw in layer.items():
+        if key not in FIELDS:
+            close = difflib.get_close_matches(key, FIELDS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"Unknown setting {key!r} in the {source}.{hint} `ganbench run --help` lists every setting.")
+        value = coerce(key, raw, source)
+        if key in OPTION_FIELDS:
+            value = {**values[key], **value}
+        values[key] = value
+        sources[key] = source
+
+
+def coerce(name: str, raw: Any, source: str) -> Any:
+    """Convert ``raw`` to the declared type of field ``name`` (strings from flags included)."""
+    default = FIELDS[name].default if FIELDS[name].default is not dataclasses.MISSING else FIELDS[name].default_factory()
+    kind = type(default) if default is not None else str
+    if raw is None:
+        return None
+    try:
+        if kind is bool:
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+        if kind is int:
+            if isinstance(raw, float) and not raw.is_integer():
+                raise ValueError
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is list:
+            return [item.strip() for item in raw.split(",") if item.strip()] if isinstance(raw, str) else list(raw)
+        if kind is dict:
+            return dict(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} = {raw!r} (from the {source}) is not a valid {kind.__name__}.") from exc
+
+
+def validate_fields(config: RunConfig) -> None:
+    """Run every field's own check; the first failure names the field and what is allowed."""
+    for name, spec in FIELDS.items():
+        check = spec.metadata.get("check")
+        value = getattr(config, name)
+        if check is not None and value is not None:
+            problem = check(value)
+            if problem:
+                raise ConfigError(f"{name} = {_show(value)} is invalid: it {problem}.")
+
+
+def resolve_config(registry: Any, file_values: Mapping[str, Any] | None = None, flags: Mapping[str, Any] | None = None,
+                   base: RunConfig | None = None) -> ResolvedConfig:
+    """Build a validated config from the layers; ``base`` replaces the defaults (a resumed run's config)."""
+    file_values, flags = dict(file_values or {}), dict(flags or {})
+    values = as_dict(base or RunConfig())
+    sources: dict[str, str] = {}
+    if base is None:
+        model_name = flags.get("model") or file_values.get("model") or values["model"]
+        apply_layer(values, registry.get("model", model_name).defaults, f"{model_name} paper defaults", sources)
+    apply_layer(values, file_values, "config file", sources)
+    apply_layer(values, flags, "command line", sources)
+    config = RunConfig(**values)
+    validate_fields(config)
+    _validate_against_plugins(config, registry)
+    return ResolvedConfig(config, sources)
+
+
+def _validate_against_plugins(config: RunConfig, registry: Any) -> None:
+    model = registry.get("model", config.model)
+    dataset = registry.get("dataset", config.dataset)
+    loss = registry.get("loss", config.loss)
+    for metric in config.metrics:
+        registry.get("metric", metric)
+    if config.resolution not in model.resolutions:
+        allowed = ", ".join(map(str, model.resolutions))
+        raise ConfigError(f"resolution = {config.resolution} is invalid: {config.model} makes images of {allowed} px. "
+                          f"Pass --resolution with one of those.")
+    if model.conditional and not dataset.labelled:
+        raise ConfigError(f"{config.model} is class-conditional but {config.dataset} has no labels. "
+                          "Choose an unconditional model or a labelled dataset.")
+    if config.reference_split not in dataset.splits:
+        raise ConfigError(f"reference_split = {config.reference_split} is invalid: {config.dataset} has the splits "
+                          f"{', '.join(dataset.splits)}.")
+    for field_name, spec, owner in (("model_options", model, config.model), ("dataset_options", dataset, config.dataset),
+                                    ("loss_options", loss, config.loss)):
+        _check_options(field_name, getattr(config, field_name), spec.options, owner)
+
+
+def _check_options(field_name: str, given: dict[str, Any], declared: Mapping[str, Any], owner: str) -> None:
+    for key, value in given.items():
+        if key not in declared:
+            known = ", ".join(f"{name} (default {default})" for name, default in declared.items()) or "none"
+            raise ConfigError(f"{field_name}: {owner} has no option {key!r}. Its options: {known}.")
+        default = declared[key]
+        if default is not None and not isinstance(default, str) and isinstance(value, str):
+            try:
+                given[key] = yaml.safe_load(value)
+            except yaml.YAMLError:
+                pass
+            if type(given[key]) is not type(default) and not (isinstance(default, float) and isinstance(given[key], int)):
+                raise ConfigError(f"{field_name}: {owner}'s option {key} = {value!r} is invalid: it must be a "
+                                  f"{type(default).__name__} like its default {default!r}.")

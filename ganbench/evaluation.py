@@ -1,0 +1,169 @@
+"""Sampling and metrics under one protocol.
+
+Features of generated images are computed once per extractor and shared by every metric
+that reads it; features of reference images are cached on disk, keyed by dataset, split,
+resolution, dataset options, extractor and the extractor's weights hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganbench.checkpoint import atomic_save
+from ganbench.errors import GanbenchError
+from ganbench.model import GAN
+from ganbench.specs import ExtractorRequest, FeatureExtractor, ImageDataset, MetricInput, MetricSpec
+
+UNBIASED_SAMPLES = 10_000  # FID and KID from fewer samples are biased upwards
+EXTRACT_BATCH = 50
+REFERENCE_SEED = 0  # every run compares with the same reference images, whatever its own seed
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a metric value was computed: two values are comparable only when these are equal."""
+
+    extractor: str
+    weights_hash: str
+    n_generated: int
+    n_reference: int
+    reference: str
+    resolution: int
+
+    @property
+    def biased(self) -> bool:
+        return self.n_generated < UNBIASED_SAMPLES
+
+    def describe(self) -> str:
+        against = f" vs {self.n_reference} {self.reference}" if self.n_reference else ""
+        return f"{self.extractor}@{self.weights_hash[:8]}, {self.n_generated} generated{against}, {self.resolution}px"
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """A metric's values with their protocol, or the reason it could not be computed."""
+
+    metric: str
+    values: dict[str, float] | None
+    protocol: Protocol | None
+    higher_is_better: bool = False
+    unavailable: str | None = None
+
+    @property
+    def value(self) -> float | None:
+        return next(iter(self.values.values())) if self.values else None
+
+    def as_record(self) -> dict[str, Any]:
+        protocol = self.protocol.__dict__ if self.protocol else None
+        return {"metric": self.metric, "values": self.values, "protocol": protocol, "unavailable": self.unavailable,
+                "biased_low_samples": bool(self.protocol and self.protocol.biased)}
+
+
+def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> uint8 RGB, as feature extractors take them (grey is repeated)."""
+    images = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def generate(model: GAN, n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """``n`` images from ``model``, the same ones for the same weights and seed (CPU, [-1, 1])."""
+    rng = torch.Generator().manual_seed(seed)
+    for start in range(0, n, batch_size):
+        size = min(batch_size, n - start)
+        z, labels = model.sample_latent(size, rng), model.sample_labels(size, rng)
+        yield model.sample(z, labels).cpu()
+
+
+class Evaluator:
+    """Computes the configured metrics of a model against one reference split."""
+
+    def __init__(self, metrics: list[MetricSpec], extractors: dict[str, Callable[[ExtractorRequest], FeatureExtractor]],
+                 reference: ImageDataset, reference_key: dict[str, Any], n_generated: int, n_reference: int,
+                 seed: int, device: torch.device, cache_dir: Path, weights: Path | None = None) -> None:
+        self.metrics = metrics
+        self._builders = extractors
+        self._extractors: dict[str, FeatureExtractor] = {}
+        self.reference = reference
+        self.reference_key = reference_key
+        self.n_generated = n_generated
+        self.n_reference = min(n_reference or len(reference), len(reference))
+        self.seed = seed
+        self.device = device
+        self.cache_dir = cache_dir
+        self.weights = weights
+
+    def extractor(self, name: str) -> FeatureExtractor:
+        if name not in self._extractors:
+            request = ExtractorRequest(device=self.device, weights=self.weights, cache_dir=self.cache_dir / "weights")
+            self._extractors[name] = self._builders[name](request)
+        return self._extractors[name]
+
+    def evaluate(self, model: GAN, batch_size: int, progress: Progress | None = None) -> list[MetricResult]:
+        results = []
+        for name in dict.fromkeys(spec.extractor for spec in self.metrics):
+            extractor = self.extractor(name)
+            fake = extract(extractor, generate(model, self.n_generated, batch_size, self.seed), progress)
+            real = self.reference_features(extractor, progress) if any(
+                spec.needs_reference for spec in self.metrics if spec.extractor == name) else None
+            results += [self._compute(spec, extractor, fake, real) for spec in self.metrics if spec.extractor == name]
+        return results
+
+    def _compute(self, spec: MetricSpec, extractor: FeatureExtractor, fake: dict[str, torch.Tensor],
+                 real: dict[str, torch.Tensor] | None) -> MetricResult:
+        if spec.feature not in extractor.features:
+            reason = extractor.unavailable.get(spec.feature, f"{extractor.name} does not provide feature {spec.feature!r}")
+            return MetricResult(spec.name, None, None, spec.higher_is_better, reason)
+        protocol = Protocol(extractor.name, extractor.weights_hash, self.n_generated,
+                            self.n_reference if spec.needs_reference else 0,
+                            f"{self.reference_key['dataset']}/{self.reference_key['split']}", self.reference_key["resolution"])
+        values = spec.compute(MetricInput(fake[spec.feature], real[spec.feature] if spec.needs_reference else None, self.seed))
+        bad = [key for key, value in values.items() if not math.isfinite(value)]
+        if bad:
+            return MetricResult(spec.name, None, protocol, spec.higher_is_better,
+                                f"{spec.name} came out non-finite ({', '.join(bad)}): the generated images may be constant")
+        return MetricResult(spec.name, values, protocol, spec.higher_is_better)
+
+    def reference_features(self, extractor: FeatureExtractor, progress: Progress | None = None) -> dict[str, torch.Tensor]:
+        key = {**self.reference_key, "extractor": extractor.name, "weights": extractor.weights_hash,
+               "n": self.n_reference, "seed": REFERENCE_SEED}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        path = self.cache_dir / "reference" / f"{key['dataset']}-{key['split']}-{key['resolution']}px-{extractor.name}-{digest}.pt"
+        if path.is_file():
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True)["features"]
+            except Exception:  # a damaged cache entry is recomputed, never trusted
+                path.unlink(missing_ok=True)
+        features = extract(extractor, self._reference_batches(), progress)
+        atomic_save(path, {"key": key, "features": features})
+        return features
+
+    def _reference_batches(self) -> Iterator[torch.Tensor]:
+        order = torch.randperm(len(self.reference), generator=torch.Generator().manual_seed(REFERENCE_SEED))
+        indices = order[: self.n_reference].tolist()
+        for start in range(0, len(indices), EXTRACT_BATCH):
+            yield torch.stack([self.reference[i][0] for i in indices[start:start + EXTRACT_BATCH]])
+
+
+def extract(extractor: FeatureExtractor, batches: Iterator[torch.Tensor], progress: Progress | None) -> dict[str, torch.Tensor]:
+    """Features of every image of ``batches``, concatenated per feature."""
+    parts: dict[str, list[torch.Tensor]] = {}
+    for images in batches:
+        for start in range(0, images.shape[0], EXTRACT_BATCH):
+            chunk = to_uint8_rgb(images[start:start + EXTRACT_BATCH])
+            for name, value in extractor(chunk).items():
+                parts.setdefault(name, []).append(value)
+            if progress:
+                progress(chunk.shape[0])
+    if not parts:
+        raise GanbenchError("No images to evaluate: the reference split or the sample count is empty.")
+    return {name: torch.cat(values) for name, values in parts.items()}

@@ -1,0 +1,180 @@
+"""The contracts between the core and its plugins.
+
+A plugin registers *specs*: small frozen records that name a component, describe it in one
+line, declare what it supports, and carry a ``build`` callable. The core reads the
+declarations to validate a run before any work starts, then calls ``build``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import torch
+
+if TYPE_CHECKING:
+    from ganbench.model import GAN
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """What the core asks a model plugin to build."""
+
+    resolution: int
+    channels: int
+    num_classes: int
+    z_dim: int
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A GAN architecture.
+
+    ``defaults`` are the paper's training settings, as run-configuration fields
+    (``lr_g``, ``betas``, ``n_disc``, ``loss``, ...); they sit between ganbench's defaults and
+    the user's config file. ``options`` are the model's own knobs and their defaults.
+    """
+
+    name: str
+    description: str
+    build: Callable[[ModelRequest], GAN]
+    resolutions: tuple[int, ...]
+    conditional: bool = False
+    channels: tuple[int, ...] = (1, 3)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    citation: str = ""
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+@dataclass(frozen=True)
+class DatasetRequest:
+    """What the core asks a dataset plugin to load.
+
+    ``root`` is the user's ``--data-dir`` (None when not given); ``cache_dir`` is a
+    writable folder where a plugin may keep converted files.
+    """
+
+    split: str
+    resolution: int
+    root: Path | None
+    cache_dir: Path
+    options: Mapping[str, Any]
+
+
+@runtime_checkable
+class ImageDataset(Protocol):
+    """A map-style dataset of ``(image, label)`` pairs.
+
+    ``image`` is a float tensor of shape (channels, resolution, resolution) in [-1, 1];
+    ``label`` is an int in [0, num_classes), or -1 when the dataset has no labels.
+    """
+
+    channels: int
+    num_classes: int
+    class_names: list[str]
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]: ...
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    build: Callable[[DatasetRequest], ImageDataset]
+    splits: tuple[str, ...] = ("train", "test")
+    labelled: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+    needs_files: bool = True
+
+
+# --------------------------------------------------------------------------- losses
+
+
+class Loss(Protocol):
+    """An adversarial objective on discriminator outputs (raw logits)."""
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor: ...
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    name: str
+    description: str
+    build: Callable[[Mapping[str, Any]], Loss]
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class ExtractorRequest:
+    """What the core asks a feature-extractor plugin to build.
+
+    ``weights`` is the user's explicit weights file (None: the plugin resolves its own).
+    """
+
+    device: torch.device
+    weights: Path | None
+    cache_dir: Path
+
+
+class FeatureExtractor(Protocol):
+    """Maps uint8 RGB images (N, 3, H, W) to named feature tensors (N, D), on the CPU.
+
+    ``features`` names what it provides; ``unavailable`` maps a feature it cannot
+    provide to the reason (e.g. weights without a logits layer).
+    """
+
+    name: str
+    weights_hash: str
+    features: tuple[str, ...]
+    unavailable: Mapping[str, str]
+
+    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]: ...
+
+
+@dataclass(frozen=True)
+class FeatureExtractorSpec:
+    name: str
+    description: str
+    build: Callable[[ExtractorRequest], FeatureExtractor]
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """Features of generated images and, for metrics that compare, of reference images."""
+
+    fake: torch.Tensor
+    real: torch.Tensor | None
+    seed: int
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric computed from one feature of one extractor.
+
+    ``compute`` returns named values: the first is the headline value
+    (e.g. ``{"kid": mean, "kid_std": std}``). Lower is better unless ``higher_is_better``.
+    """
+
+    name: str
+    description: str
+    extractor: str
+    feature: str
+    compute: Callable[[MetricInput], dict[str, float]]
+    needs_reference: bool = True
+    higher_is_better: bool = False

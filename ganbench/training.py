@@ -1,0 +1,269 @@
+"""One generic training loop for every GAN.
+
+The loop owns optimisation, logging, evaluation, checkpoints and interruption; a model
+owns its losses (``GAN.discriminator_loss`` / ``GAN.generator_loss``).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ganbench import __version__
+from ganbench.assembly import Components
+from ganbench.checkpoint import save_checkpoint
+from ganbench.config import RunConfig, as_dict
+from ganbench.data import real_batches
+from ganbench.errors import GanbenchError, TrainingDiverged
+from ganbench.evaluation import MetricResult
+from ganbench.model import GAN
+from ganbench.plots import save_curves, save_grid
+from ganbench.tracking import Tracker
+
+
+class StopRequested(Exception):
+    """The user pressed Ctrl-C: stop at the next safe point and save."""
+
+
+@dataclass
+class Evaluation:
+    step: int
+    results: list[MetricResult]
+
+
+@dataclass
+class Outcome:
+    """What the summary reports."""
+
+    run_id: str
+    status: str
+    step: int
+    steps: int
+    wall_seconds: float
+    images_per_second: float
+    evaluations: list[Evaluation]
+    run_dir: Path
+    checkpoint: Path | None
+    tracking_uri: str
+    message: str = ""
+
+
+@dataclass
+class History:
+    """Everything plotted at the end; kept in checkpoints so a resumed run's curves are whole."""
+
+    losses: dict[str, list[tuple[int, float]]] = field(default_factory=lambda: {"loss_d": [], "loss_g": []})
+    metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    evaluations: list[Evaluation] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, components: Components, tracker: Tracker, run_dir: Path,
+                 console: Console) -> None:
+        self.config = config
+        self.c = components
+        self.tracker = tracker
+        self.run_dir = run_dir
+        self.console = console
+        model = components.model
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_d, betas=betas)
+        self.step = 0
+        self.history = History()
+        self._stop = False
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.pt"
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> dict[str, Any]:
+        return {"ganbench_version": __version__, "config": as_dict(self.config), "run_id": self.tracker.run_id,
+                "step": self.step, "model": self.c.model.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(), "history": self.history, "rng": self._rng_state()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        try:
+            self.c.model.load_state_dict(state["model"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise GanbenchError(f"The checkpoint does not fit {self.config.model} as configured ({exc}). "
+                                "Resume with the settings the run was started with.") from exc
+        self.step = state["step"]
+        self.history = state["history"]
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available() and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+
+    @staticmethod
+    def _rng_state() -> dict[str, Any]:
+        return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+    def save(self) -> Path:
+        save_checkpoint(self.checkpoint_path, self.state())
+        return self.checkpoint_path
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self) -> Outcome:
+        config, model = self.config, self.c.model
+        batches = real_batches(self.c.dataset, config.batch_size, config.seed, self.step * config.n_disc, config.workers)
+        loss_sum = torch.zeros(2, device=self.c.device)
+        interval_start, interval_steps, status, message = time.perf_counter(), 0, "FINISHED", ""
+        model.train()
+        with _progress(self.console) as progress, self._ctrl_c():
+            task = progress.add_task("training", total=config.steps, completed=self.step, stats="")
+            try:
+                while self.step < config.steps:
+                    loss_sum += self._train_step(batches)
+                    self.step += 1
+                    interval_steps += 1
+                    progress.update(task, completed=self.step)
+                    end = self.step == config.steps
+                    if self.step % config.log_every == 0 or end or self.step % config.eval_every == 0:
+                        self.history.train_seconds += time.perf_counter() - interval_start
+                        stats = self._log_losses(loss_sum / interval_steps, interval_steps, interval_start)
+                        progress.update(task, stats=stats)
+                        loss_sum.zero_()
+                        interval_steps = 0
+                    if self.step % config.eval_every == 0 or end:
+                        self._evaluate(progress)
+                        self.save()
+                    if self._stop:
+                        raise StopRequested
+                    if interval_steps == 0:
+                        interval_start = time.perf_counter()
+            except (StopRequested, KeyboardInterrupt):
+                status, message = "KILLED", "Interrupted: the checkpoint holds the last completed step."
+                self.save()
+        return self._finish(status, message)
+
+    def _train_step(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        model, loss, device, config = self.c.model, self.c.loss, self.c.device, self.config
+        labels = None
+        for _ in range(config.n_disc):
+            real, labels = next(batches)
+            real = real.to(device, non_blocking=True)
+            labels = labels.to(device, non_blocking=True) if model.conditional else None
+            d_loss = model.discriminator_loss(real, labels, loss)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+        model.discriminator.requires_grad_(False)  # G's step needs gradients through D, not for D
+        g_loss = model.generator_loss(config.batch_size, labels, loss)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        model.discriminator.requires_grad_(True)
+        return torch.stack([d_loss.detach(), g_loss.detach()])
+
+    def _log_losses(self, means: torch.Tensor, steps: int, since: float) -> str:
+        loss_d, loss_g = means.tolist()  # the one device sync per logging interval
+        if not (torch.isfinite(means).all()):
+            raise TrainingDiverged(
+                f"The losses became non-finite (loss_d={loss_d}, loss_g={loss_g}) between steps {self.step - steps} and "
+                f"{self.step}. The run stopped; the last good checkpoint is {self.checkpoint_path}. Try a lower learning "
+                "rate or another loss.")
+        speed = steps * self.config.batch_size * self.config.n_disc / max(time.perf_counter() - since, 1e-9)
+        self.tracker.log_metrics({"loss_d": loss_d, "loss_g": loss_g, "images_per_s": speed}, self.step)
+        self.history.losses["loss_d"].append((self.step, loss_d))
+        self.history.losses["loss_g"].append((self.step, loss_g))
+        return f"d {loss_d:.3f}  g {loss_g:.3f}  {speed:.0f} img/s"
+
+    def _evaluate(self, progress: Progress) -> None:
+        evaluator = self.c.evaluator
+        task = progress.add_task("evaluating", total=None, stats="")
+
+        def advance(n: int) -> None:
+            if self._stop:
+                raise StopRequested
+            progress.advance(task, n)
+
+        try:
+            results = evaluator.evaluate(self.c.model, self.config.batch_size, advance)
+        finally:
+            progress.remove_task(task)
+        self.history.evaluations.append(Evaluation(self.step, results))
+        values = {key: value for result in results if result.values for key, value in result.values.items()}
+        for key, value in values.items():
+            self.history.metrics.setdefault(key, []).append((self.step, value))
+        self.tracker.log_metrics(values, self.step)
+        self.tracker.set_tags({f"protocol.{r.metric}": r.protocol.describe() for r in results if r.protocol})
+        grid = sample_grid(self.c.model, self.config.grid_size, self.config.seed)
+        self.tracker.log_artifact(save_grid(grid, self.run_dir / "samples" / f"step_{self.step:07d}.png",
+                                            nrow=_grid_columns(self.c.model.num_classes, len(grid))), "samples")
+        shown = "  ".join(f"{r.metric} {r.value:.4g}" for r in results if r.values)
+        self.console.print(f"step {self.step}: {shown or 'no metric available'}")
+
+    def _finish(self, status: str, message: str) -> Outcome:
+        run_dir, history = self.run_dir, self.history
+        records = [{"step": e.step, "results": [r.as_record() for r in e.results]} for e in history.evaluations]
+        (run_dir / "evaluations.json").write_text(json.dumps(records, indent=1))
+        self.tracker.log_artifact(run_dir / "evaluations.json")
+        title = f"{self.config.model} on {self.config.dataset}"
+        self.tracker.log_artifact(save_curves(history.losses, run_dir / "curves" / "losses.png", title), "curves")
+        if history.metrics:
+            self.tracker.log_artifact(save_curves(history.metrics, run_dir / "curves" / "metrics.png", title), "curves")
+        self.tracker.log_artifact(self.checkpoint_path, "checkpoints")
+        self.tracker.end(status)
+        images = self.step * self.config.batch_size * self.config.n_disc
+        return Outcome(self.tracker.run_id, status, self.step, self.config.steps, history.train_seconds,
+                       images / max(history.train_seconds, 1e-9), history.evaluations, run_dir, self.checkpoint_path,
+                       self.tracker.tracking_uri, message)
+
+    def fail(self, error: BaseException) -> None:
+        """Mark the run FAILED; checkpoints already written stay as they are."""
+        self.tracker.set_tags({"ganbench.error": str(error)[:5000]})
+        self.tracker.end("FAILED")
+
+    @contextmanager
+    def _ctrl_c(self) -> Iterator[None]:
+        """First Ctrl-C: stop at the next safe point and save. Second: stop now."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum: int, frame: Any) -> None:
+            if self._stop:
+                raise KeyboardInterrupt
+            self._stop = True
+            self.console.print("[yellow]Stopping after this step and saving a checkpoint (Ctrl-C again to stop now).")
+
+        previous = signal.signal(signal.SIGINT, request_stop)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:
+    """A fixed set of samples (same latents at every evaluation); class-conditional models show classes in columns."""
+    rng = torch.Generator().manual_seed(seed + 1)
+    z = model.sample_latent(n, rng)
+    labels = (torch.arange(n) % model.num_classes).to(model.device) if model.conditional else None
+    return model.sample(z, labels).cpu()
+
+
+def _grid_columns(num_classes: int, n: int) -> int | None:
+    return num_classes if 0 < num_classes <= 20 else None
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                    transient=False)

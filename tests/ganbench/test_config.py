@@ -1,0 +1,108 @@
+from pathlib import Path
+
+import pytest
+
+from ganbench import ModelSpec, hookimpl
+from ganbench.config import RunConfig, flat_params, read_config_file, resolve_config
+from ganbench.errors import ConfigError, PluginError
+from ganbench.registry import build_registry
+
+
+class _PaperModel:
+    @hookimpl
+    def ganbench_models(self):
+        return [ModelSpec("paper-model", "test model with paper defaults", build=lambda request: None,
+                          resolutions=(32, 64), defaults={"lr_g": 1e-3, "lr_d": 3e-3, "n_disc": 5}, options={"width": 64})]
+
+
+@pytest.fixture(scope="module")
+def paper_registry():
+    return build_registry(extra_plugins=(_PaperModel(),))
+
+
+def test_layers_apply_in_order_defaults_paper_file_flags(paper_registry, tmp_path: Path):
+    config_file = tmp_path / "run.toml"
+    config_file.write_text('model = "paper-model"\nlr-d = 5e-4\nseed = 7\n[model_options]\nwidth = 32\n')
+    resolved = resolve_config(paper_registry, read_config_file(config_file), {"seed": 9})
+    config = resolved.config
+    assert config.batch_size == RunConfig().batch_size  # ganbench default
+    assert config.lr_g == 1e-3 and config.n_disc == 5  # paper default
+    assert config.lr_d == 5e-4  # file beats paper
+    assert config.seed == 9  # flag beats file
+    assert config.model_options == {"width": 32}
+    assert resolved.sources["lr_g"] == "paper-model paper defaults"
+    assert resolved.sources["seed"] == "command line"
+    assert "lr_d = 0.0005 (config file)" in resolved.short()
+
+
+def test_yaml_file_is_read(tmp_path: Path):
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text("steps: 20\nmetrics: [fid]\n")
+    assert read_config_file(config_file) == {"steps": 20, "metrics": ["fid"]}
+
+
+@pytest.mark.parametrize(("flags", "field", "allowed"), [
+    ({"lr_g": -1e-4}, "lr_g", "greater than 0"),
+    ({"batch_size": 0}, "batch_size", "greater than 0"),
+    ({"beta1": 1.5}, "beta1", r"\[0, 1\)"),
+    ({"resolution": 48}, "resolution", "32, 64"),
+    ({"reference_split": "valid"}, "reference_split", "train, test"),
+    ({"steps": "many"}, "steps", "not a valid int"),
+])
+def test_invalid_values_name_the_field_and_what_is_allowed(flags, field, allowed):
+    with pytest.raises(ConfigError, match=rf"{field}.*{allowed}"):
+        resolve_config(build_registry(), {}, flags)
+
+
+def test_unknown_names_are_refused_before_any_work():
+    with pytest.raises(PluginError, match="Unknown model 'stylegan9'"):
+        resolve_config(build_registry(), {}, {"model": "stylegan9"})
+    with pytest.raises(PluginError, match="Unknown metric 'fdi'.*Did you mean 'fid'"):
+        resolve_config(build_registry(), {}, {"metrics": ["fdi"]})
+
+
+def test_unknown_setting_in_a_file_suggests_the_closest(tmp_path: Path):
+    config_file = tmp_path / "run.toml"
+    config_file.write_text("learning_rate_g = 1\nbatchsize = 3\n")
+    with pytest.raises(ConfigError, match="Unknown setting 'learning_rate_g'"):
+        resolve_config(build_registry(), read_config_file(config_file), {})
+
+
+def test_model_options_are_checked_and_typed(paper_registry):
+    config = resolve_config(paper_registry, {}, {"model": "paper-model", "model_options": {"width": "16"}}).config
+    assert config.model_options == {"width": 16}
+    with pytest.raises(ConfigError, match="paper-model has no option 'depth'. Its options: width"):
+        resolve_config(paper_registry, {}, {"model": "paper-model", "model_options": {"depth": "3"}})
+    with pytest.raises(ConfigError, match="must be a int"):
+        resolve_config(paper_registry, {}, {"model": "paper-model", "model_options": {"width": "wide"}})
+
+
+def test_conditional_model_on_unlabelled_data_is_refused():
+    from ganbench import DatasetSpec
+
+    class Unlabelled:
+        @hookimpl
+        def ganbench_datasets(self):
+            return [DatasetSpec("unlabelled", "no labels", build=lambda request: None, labelled=False)]
+
+    with pytest.raises(ConfigError, match="cdcgan is class-conditional but unlabelled has no labels"):
+        resolve_config(build_registry(extra_plugins=(Unlabelled(),)), {}, {"model": "cdcgan", "dataset": "unlabelled"})
+
+
+def test_bad_config_files_are_clear_errors(tmp_path: Path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_config_file(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("steps = = 3")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        read_config_file(broken)
+    other = tmp_path / "run.ini"
+    other.write_text("x")
+    with pytest.raises(ConfigError, match="unknown format"):
+        read_config_file(other)
+
+
+def test_params_flatten_option_tables():
+    config = RunConfig(model_options={"width": 32})
+    params = flat_params(config)
+    assert params["model_options.width"] == "32" and params["metrics"] == "fid,kid,is"

@@ -1,0 +1,73 @@
+"""A test-only plugin with a feature extractor and metric that are cheap on a CPU.
+
+Engine tests use it so they exercise evaluation, logging and checkpoints in seconds; the
+Inception metrics have tests of their own. It registers exactly as a third party would.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+from ganbench import ExtractorRequest, FeatureExtractorSpec, MetricInput, MetricSpec, hookimpl
+
+
+class PixelFeatures:
+    """Images average-pooled to 4x4: 48 features."""
+
+    name = "pixels"
+    weights_hash = "0" * 16
+    features = ("flat",)
+    unavailable: dict[str, str] = {"logits": "pixels has no classifier"}
+
+    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        pooled = F.adaptive_avg_pool2d(images.float() / 255.0, 4)
+        return {"flat": pooled.flatten(1)}
+
+
+def pixel_fid(inputs: MetricInput) -> dict[str, float]:
+    fake = fid_features_to_statistics(inputs.fake.double())
+    real = fid_features_to_statistics(inputs.real.double())
+    return {"pixel_fid": float(fid_statistics_to_metric(fake, real, False)["frechet_inception_distance"])}
+
+
+def _unavailable(inputs: MetricInput) -> dict[str, float]:
+    raise AssertionError("never computed: its feature is unavailable")
+
+
+@hookimpl
+def ganbench_feature_extractors() -> list[FeatureExtractorSpec]:
+    return [FeatureExtractorSpec("pixels", "Average-pooled pixels (tests only).", lambda request: PixelFeatures())]
+
+
+@hookimpl
+def ganbench_metrics() -> list[MetricSpec]:
+    return [MetricSpec("pixel-fid", "FID on pooled pixels (tests only).", "pixels", "flat", pixel_fid),
+            MetricSpec("pixel-logits", "Needs a feature the extractor lacks (tests only).", "pixels", "logits",
+                       _unavailable, needs_reference=False)]
+
+
+class ExplodingLoss:
+    """BCE whose generator loss turns NaN from the ``after``-th call on: a diverging run on demand."""
+
+    def __init__(self, after: int) -> None:
+        from ganbench_plugins.bce import BCELoss
+
+        self.inner, self.after, self.calls = BCELoss(), after, 0
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return self.inner.discriminator_loss(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        loss = self.inner.generator_loss(fake_logits)
+        return loss * float("nan") if self.calls >= self.after else loss
+
+
+@hookimpl
+def ganbench_losses() -> list:
+    from ganbench import LossSpec
+
+    return [LossSpec("explode", "BCE that turns NaN after `after` steps (tests only).",
+                     lambda options: ExplodingLoss(options["after"]), options={"after": 10})]
