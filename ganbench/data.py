@@ -36,6 +36,9 @@ def real_batches(dataset: ImageDataset, batch_size: int, seed: int, start_batch:
     # A whole number of batches per epoch (drop_last semantics) keeps every batch full.
     usable = len(dataset) - len(dataset) % batch_size
     sampler = EpochSampler(usable, seed, start_batch * batch_size)
+    # A generator of its own: otherwise the loader draws its worker seed from the global RNG,
+    # and a resumed run's noise would drift from the uninterrupted run's.
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                        persistent_workers=workers > 0, drop_last=True)
+                        persistent_workers=workers > 0, drop_last=True,
+                        generator=torch.Generator().manual_seed(seed + start_batch))
     return iter(loader)

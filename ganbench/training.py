@@ -219,6 +219,8 @@ class Trainer:
         self.tracker.log_artifact(save_curves(history.losses, run_dir / "curves" / "losses.png", title), "curves")
         if history.metrics:
             self.tracker.log_artifact(save_curves(history.metrics, run_dir / "curves" / "metrics.png", title), "curves")
+        if not self.checkpoint_path.exists():  # resumed from a file elsewhere with no step left to train
+            self.save()
         self.tracker.log_artifact(self.checkpoint_path, "checkpoints")
         self.tracker.end(status)
         images = self.step * self.config.batch_size * self.config.n_disc
@@ -227,9 +229,12 @@ class Trainer:
                        self.tracker.tracking_uri, message)
 
     def fail(self, error: BaseException) -> None:
-        """Mark the run FAILED; checkpoints already written stay as they are."""
-        self.tracker.set_tags({"ganbench.error": str(error)[:5000]})
-        self.tracker.end("FAILED")
+        """Mark the run FAILED (KILLED for Ctrl-C); checkpoints already written stay as they are."""
+        try:
+            self.tracker.set_tags({"ganbench.error": str(error)[:5000] or type(error).__name__})
+            self.tracker.end("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+        except GanbenchError:
+            pass  # the store itself is what failed; the original error is the one to report
 
     @contextmanager
     def _ctrl_c(self) -> Iterator[None]:

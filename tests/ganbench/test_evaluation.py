@@ -1,0 +1,86 @@
+from pathlib import Path
+
+import torch
+
+from ganbench import ModelRequest
+from ganbench.evaluation import Evaluator, generate, to_uint8_rgb
+from ganbench_plugins.dcgan import build_dcgan
+from tests.support.fast_plugin import PixelFeatures
+
+
+class _CountingExtractor(PixelFeatures):
+    def __init__(self) -> None:
+        self.images_seen = 0
+
+    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.images_seen += images.shape[0]
+        return super().__call__(images)
+
+
+class _Reference:
+    channels, num_classes, class_names = 3, 0, []
+
+    def __init__(self, n: int = 40) -> None:
+        self.images = torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        return self.images[index], -1
+
+
+def _evaluator(registry, tmp_path: Path, extractor, split: str = "train") -> Evaluator:
+    specs = [registry.get("metric", "pixel-fid"), registry.get("metric", "pixel-logits")]
+    key = {"dataset": "noise", "split": split, "resolution": 32, "options": {}, "data_dir": None}
+    return Evaluator(specs, {"pixels": lambda request: extractor}, _Reference(), key, n_generated=24, n_reference=30,
+                     seed=0, device=torch.device("cpu"), cache_dir=tmp_path)
+
+
+def _model():
+    torch.manual_seed(0)
+    return build_dcgan(ModelRequest(32, 3, 0, 16, {"width": 8}))
+
+
+def test_reference_features_are_cached_and_keyed_by_split(registry, tmp_path):
+    extractor = _CountingExtractor()
+    evaluator, model = _evaluator(registry, tmp_path, extractor), _model()
+    first = evaluator.evaluate(model, batch_size=10)
+    assert extractor.images_seen == 24 + 30
+    second = evaluator.evaluate(model, batch_size=7)
+    assert extractor.images_seen == 24 + 30 + 24  # reference read from the cache
+    assert first[0].values == second[0].values  # same samples whatever the batch size
+    _evaluator(registry, tmp_path, extractor, split="test").evaluate(model, batch_size=10)
+    assert extractor.images_seen == 24 + 30 + 24 + 24 + 30  # another split is another cache entry
+
+
+def test_a_damaged_cache_entry_is_recomputed(registry, tmp_path):
+    extractor = _CountingExtractor()
+    evaluator, model = _evaluator(registry, tmp_path, extractor), _model()
+    expected = evaluator.evaluate(model, batch_size=8)[0].values
+    (entry,) = (tmp_path / "reference").iterdir()
+    entry.write_bytes(b"garbage")
+    assert evaluator.evaluate(model, batch_size=8)[0].values == expected
+
+
+def test_results_carry_protocol_or_reason(registry, tmp_path):
+    fid, logits = _evaluator(registry, tmp_path, _CountingExtractor()).evaluate(_model(), batch_size=8)
+    assert fid.protocol.n_generated == 24 and fid.protocol.n_reference == 30 and fid.protocol.biased
+    assert fid.protocol.reference == "noise/train" and fid.value > 0
+    assert logits.values is None and logits.unavailable == "pixels has no classifier"
+
+
+def test_generation_is_fixed_by_seed_and_leaves_training_mode_alone():
+    model = _model()
+    model.train()
+    first = torch.cat(list(generate(model, 10, 4, seed=3)))
+    assert torch.equal(first, torch.cat(list(generate(model, 10, 10, seed=3))))
+    assert not torch.equal(first, torch.cat(list(generate(model, 10, 4, seed=4))))
+    assert model.generator.training
+
+
+def test_uint8_conversion_and_grey_to_rgb():
+    images = torch.tensor([-1.0, 0.0, 1.0]).view(1, 1, 1, 3)
+    converted = to_uint8_rgb(images)
+    assert converted.dtype == torch.uint8 and converted.shape == (1, 3, 1, 3)
+    assert converted[0, :, 0].tolist() == [[0, 128, 255]] * 3

@@ -1,0 +1,101 @@
+"""The training engine end to end, in-process, with the cheap test metric."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from ganbench.checkpoint import load_checkpoint
+from ganbench.errors import TrainingDiverged
+from ganbench.runner import run
+
+
+def _client(flags: dict) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{Path(flags['results_dir']).resolve() / 'mlflow.db'}")
+
+
+def _history(client: MlflowClient, run_id: str, key: str) -> list[tuple[int, float]]:
+    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)]
+
+
+def test_a_run_records_params_metrics_tags_and_artifacts(registry, console, fast_flags):
+    flags = {**fast_flags, "metrics": ["pixel-fid", "pixel-logits"]}
+    outcome = run(registry, flags, {}, None, console)
+    assert outcome.status == "FINISHED" and outcome.step == 12
+    client = _client(flags)
+    mlflow_run = client.get_run(outcome.run_id)
+    assert mlflow_run.info.status == "FINISHED"
+    assert mlflow_run.data.params["lr_g"] == "0.0002" and mlflow_run.data.params["model_options.width"] == "8"
+    assert {"model": "dcgan", "dataset": "shapes", "loss": "bce"}.items() <= mlflow_run.data.tags.items()
+    assert "32 generated vs 32 shapes/train, 32px" in mlflow_run.data.tags["protocol.pixel-fid"]
+    assert [step for step, _ in _history(client, outcome.run_id, "loss_d")] == [3, 6, 9, 12]
+    assert [step for step, _ in _history(client, outcome.run_id, "pixel_fid")] == [6, 12]
+    assert "pixel-logits" not in mlflow_run.data.metrics  # never a number for what could not be computed
+    artifacts = {a.path for a in client.list_artifacts(outcome.run_id)}
+    artifacts |= {a.path for folder in ("samples", "curves", "checkpoints") for a in client.list_artifacts(outcome.run_id, folder)}
+    assert {"config.yaml", "evaluations.json", "samples/step_0000006.png", "samples/step_0000012.png",
+            "curves/losses.png", "curves/metrics.png", "checkpoints/last.pt"} <= artifacts
+    records = json.loads((outcome.run_dir / "evaluations.json").read_text())
+    last = {r["metric"]: r for r in records[-1]["results"]}
+    assert last["pixel-fid"]["protocol"]["n_generated"] == 32 and last["pixel-fid"]["biased_low_samples"]
+    assert last["pixel-logits"]["values"] is None and "no classifier" in last["pixel-logits"]["unavailable"]
+
+
+def test_same_seed_same_losses_and_metrics(registry, console, fast_flags, tmp_path):
+    outcomes = [run(registry, {**fast_flags, "results_dir": str(tmp_path / name), "seed": seed}, {}, None, console)
+                for name, seed in (("a", 0), ("b", 0), ("c", 1))]
+    clients = [_client({"results_dir": str(tmp_path / name)}) for name in "abc"]
+    series = [(_history(c, o.run_id, "loss_d"), _history(c, o.run_id, "pixel_fid")) for c, o in zip(clients, outcomes)]
+    assert series[0] == series[1]
+    assert series[0] != series[2]
+
+
+def test_resume_continues_the_same_run_with_the_same_numbers(registry, console, fast_flags, tmp_path):
+    whole = run(registry, {**fast_flags, "results_dir": str(tmp_path / "whole")}, {}, None, console)
+    first = run(registry, {**fast_flags, "steps": 6}, {}, None, console)
+    resumed = run(registry, {"steps": 12, "results_dir": fast_flags["results_dir"]}, {}, first.run_id, console)
+    assert resumed.run_id == first.run_id and resumed.step == 12
+    client = _client(fast_flags)
+    assert client.get_run(first.run_id).info.status == "FINISHED"
+    resumed_losses = _history(client, first.run_id, "loss_d")
+    assert [step for step, _ in resumed_losses] == [3, 6, 9, 12]
+    assert resumed_losses == _history(_client({"results_dir": str(tmp_path / "whole")}), whole.run_id, "loss_d")
+
+
+def test_resume_refuses_to_change_what_the_weights_depend_on(registry, console, fast_flags):
+    from ganbench.errors import ConfigError
+
+    first = run(registry, {**fast_flags, "steps": 3, "eval_every": 3}, {}, None, console)
+    with pytest.raises(ConfigError, match="cannot change resolution"):
+        run(registry, {"resolution": 64, "results_dir": fast_flags["results_dir"]}, {}, str(first.checkpoint), console)
+
+
+def test_a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(registry, console, fast_flags):
+    flags = {**fast_flags, "loss": "explode", "loss_options": {"after": 8}}
+    with pytest.raises(TrainingDiverged, match="non-finite.*between steps 6 and 9.*last good checkpoint"):
+        run(registry, flags, {}, None, console)
+    client = _client(flags)
+    (failed,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])
+    assert failed.info.status == "FAILED" and "non-finite" in failed.data.tags["ganbench.error"]
+    state = load_checkpoint(Path(failed.data.tags["ganbench.checkpoint"]))
+    assert state["step"] == 6
+    assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
+
+
+def test_stop_request_saves_and_marks_the_run_killed(registry, console, fast_flags, monkeypatch):
+    from ganbench.training import Trainer
+
+    original = Trainer._train_step
+
+    def press_ctrl_c_at_step_4(self, batches):
+        if self.step == 4:
+            self._stop = True
+        return original(self, batches)
+
+    monkeypatch.setattr(Trainer, "_train_step", press_ctrl_c_at_step_4)
+    outcome = run(registry, fast_flags, {}, None, console)
+    assert outcome.status == "KILLED" and outcome.step == 5
+    assert load_checkpoint(outcome.checkpoint)["step"] == 5
+    assert _client(fast_flags).get_run(outcome.run_id).info.status == "KILLED"
