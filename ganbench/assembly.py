@@ -44,6 +44,10 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
+def memory_format(config: RunConfig) -> torch.memory_format:
+    return torch.channels_last if config.channels_last else torch.contiguous_format
+
+
 def cache_dir(config: RunConfig) -> Path:
     return Path(config.results_dir) / "cache"
 
@@ -75,7 +79,7 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
     model = model_spec.build(ModelRequest(
         resolution=config.resolution, channels=dataset.channels,
         num_classes=dataset.num_classes if model_spec.conditional else 0, z_dim=config.z_dim,
-        options={**model_spec.options, **config.model_options})).to(device)
+        options={**model_spec.options, **config.model_options})).to(device, memory_format=memory_format(config))
     loss_spec = registry.get("loss", config.loss)
     loss = loss_spec.build({**loss_spec.options, **config.loss_options})
     reference = dataset if config.reference_split == "train" else load_dataset(config, registry, config.reference_split)

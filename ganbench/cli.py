@@ -43,6 +43,9 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help_text = spec.metadata["help"]
         if name in OPTION_FIELDS:
             option = click.option(_flag(name), name, multiple=True, metavar="KEY=VALUE", help=help_text)
+        elif isinstance(default, bool):
+            flag = _flag(name)
+            option = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=f"{help_text} [default: {default}]")
         else:
             kind = {int: int, float: float}.get(type(default), str)
             shown = ",".join(default) if isinstance(default, list) else default

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from ganbench.checkpoint import atomic_save
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, MetricUnavailable
 from ganbench.model import GAN
 from ganbench.specs import ExtractorRequest, FeatureExtractor, ImageDataset, MetricInput, MetricSpec
 
@@ -126,7 +126,11 @@ class Evaluator:
         protocol = Protocol(extractor.name, extractor.weights_hash, self.n_generated,
                             self.n_reference if spec.needs_reference else 0,
                             f"{self.reference_key['dataset']}/{self.reference_key['split']}", self.reference_key["resolution"])
-        values = spec.compute(MetricInput(fake[spec.feature], real[spec.feature] if spec.needs_reference else None, self.seed))
+        try:
+            values = spec.compute(MetricInput(fake[spec.feature], real[spec.feature] if spec.needs_reference else None,
+                                              self.seed))
+        except MetricUnavailable as exc:
+            return MetricResult(spec.name, None, protocol, spec.higher_is_better, str(exc))
         bad = [key for key, value in values.items() if not math.isfinite(value)]
         if bad:
             return MetricResult(spec.name, None, protocol, spec.higher_is_better,

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganbench import __version__
-from ganbench.assembly import Components
+from ganbench.assembly import Components, memory_format
 from ganbench.checkpoint import save_checkpoint
 from ganbench.config import RunConfig, as_dict
 from ganbench.data import real_batches
@@ -81,6 +81,7 @@ class Trainer:
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_d, betas=betas)
+        self.memory_format = memory_format(config)
         self.step = 0
         self.history = History()
         self._stop = False
@@ -158,7 +159,7 @@ class Trainer:
         labels = None
         for _ in range(config.n_disc):
             real, labels = next(batches)
-            real = real.to(device, non_blocking=True)
+            real = real.to(device, non_blocking=True, memory_format=self.memory_format)
             labels = labels.to(device, non_blocking=True) if model.conditional else None
             d_loss = model.discriminator_loss(real, labels, loss)
             self.opt_d.zero_grad(set_to_none=True)

@@ -8,12 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from rich.console import Console
 
 from ganbench.registry import build_registry
 from tests.support import fast_plugin
 
 REPO = Path(__file__).resolve().parents[1]
+# Under pytest-xdist two workers share two cores: one thread each, or torch's threads spin-wait on each other.
+XDIST = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+if XDIST:
+    torch.set_num_threads(1)
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
@@ -45,6 +50,9 @@ def plugin_env(tmp_path: Path) -> dict[str, str]:
     (dist / "entry_points.txt").write_text("[ganbench]\nfast = tests.support.fast_plugin\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(REPO)])
+    env["COLUMNS"] = "200"  # rich wraps tables to 80 columns when not on a terminal
+    if XDIST:
+        env["OMP_NUM_THREADS"] = "1"
     return env
 
 

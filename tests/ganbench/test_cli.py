@@ -53,7 +53,7 @@ def earlier_run(tmp_path_factory):
     result = ganbench(["run", *FAST], home)
     assert result.returncode == 0, result.stderr
     checkpoint = next((home / "results" / "runs").glob("*/checkpoints/last.pt"))
-    return home, checkpoint, _digest(checkpoint), _digest(home / "results" / "mlflow.db")
+    return home, checkpoint, _digest(checkpoint)
 
 
 def _corrupt_folder(root: Path) -> Path:
@@ -82,7 +82,8 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input_is_one_clear_error_and_loses_nothing(case, earlier_run):
-    home, checkpoint, checkpoint_digest, store_digest = earlier_run
+    home, checkpoint, checkpoint_digest = earlier_run
+    store_digest = _digest(home / "results" / "mlflow.db")
     args, expected = BAD_INPUTS[case]
     (home / "empty").mkdir(exist_ok=True)
     if "CORRUPT" in args:
@@ -93,11 +94,13 @@ def test_bad_input_is_one_clear_error_and_loses_nothing(case, earlier_run):
     assert "Error:" in result.stderr and expected in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert _digest(checkpoint) == checkpoint_digest
-    if case != "corrupt image":  # that run started, so the store gained a FAILED run; nothing earlier changed
+    if case != "corrupt image":  # refused before any work: the store is untouched
         assert _digest(home / "results" / "mlflow.db") == store_digest
     client = MlflowClient(f"sqlite:///{home / 'results' / 'mlflow.db'}")
-    statuses = [r.info.status for r in client.search_runs([client.get_experiment_by_name("shapes").experiment_id])]
-    assert statuses.count("FINISHED") == 1
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert [r.info.status for r in runs].count("FINISHED") == 1
+    if case == "corrupt image":  # that run started, read the bad file, and says so
+        assert any(r.info.status == "FAILED" and "9.png" in r.data.tags.get("ganbench.error", "") for r in runs)
 
 
 def test_ctrl_c_saves_marks_killed_and_resume_finishes(tmp_path):

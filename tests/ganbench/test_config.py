@@ -46,7 +46,7 @@ def test_yaml_file_is_read(tmp_path: Path):
     ({"batch_size": 0}, "batch_size", "greater than 0"),
     ({"beta1": 1.5}, "beta1", r"\[0, 1\)"),
     ({"resolution": 48}, "resolution", "32, 64"),
-    ({"reference_split": "valid"}, "reference_split", "train, test"),
+    ({"reference_split": "valid"}, "reference_split", "shapes has the splits train, test"),
     ({"steps": "many"}, "steps", "not a valid int"),
 ])
 def test_invalid_values_name_the_field_and_what_is_allowed(flags, field, allowed):

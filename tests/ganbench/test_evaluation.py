@@ -84,3 +84,16 @@ def test_uint8_conversion_and_grey_to_rgb():
     converted = to_uint8_rgb(images)
     assert converted.dtype == torch.uint8 and converted.shape == (1, 3, 1, 3)
     assert converted[0, :, 0].tolist() == [[0, 128, 255]] * 3
+
+
+def test_a_metric_that_cannot_compute_gives_its_reason(registry, tmp_path):
+    from ganbench import MetricSpec
+    from ganbench.errors import MetricUnavailable
+
+    def refuses(inputs):
+        raise MetricUnavailable("needs at least 2 samples")
+
+    evaluator = _evaluator(registry, tmp_path, _CountingExtractor())
+    evaluator.metrics = [MetricSpec("picky", "refuses", "pixels", "flat", refuses)]
+    (result,) = evaluator.evaluate(_model(), batch_size=8)
+    assert result.values is None and result.unavailable == "needs at least 2 samples"

@@ -1,0 +1,115 @@
+"""Building blocks for dataset plugins: resizing, image files, and two ``ImageDataset`` classes.
+
+Images travel as uint8 tensors (C, H, W) until a dataset hands them out; only then do they
+become floats in [-1, 1], so a dataset held in memory costs one byte per value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.transforms.v2 import functional as TF
+
+from ganbench.errors import DatasetError
+
+# PIL modes that hold one channel and convert to "L" without losing information
+GRAYSCALE_MODES = frozenset({"1", "L", "LA"})
+
+# bounds the memory of resizing a whole dataset at once (values per chunk)
+_RESIZE_CHUNK_VALUES = 1 << 24
+
+
+def to_signed_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 values [0, 255] -> float32 in [-1, 1]."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def fit_square(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Resize (..., C, H, W) so the shorter side is ``resolution`` (antialiased), then center-crop to a square."""
+    height, width = images.shape[-2:]
+    if height == width == resolution:
+        return images
+    if min(height, width) != resolution:
+        images = TF.resize(images, [resolution], antialias=True)
+    return TF.center_crop(images, [resolution, resolution])
+
+
+class TensorImageDataset:
+    """A labelled dataset held in memory as uint8 (N, C, H, W), resized once to ``resolution``."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], resolution: int) -> None:
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise TypeError(f"images must be a uint8 tensor (N, C, H, W), not {images.dtype} {tuple(images.shape)}")
+        if len(labels) != len(images):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        chunk = max(1, _RESIZE_CHUNK_VALUES // images.shape[1:].numel())
+        self.images = torch.cat([fit_square(part, resolution) for part in images.split(chunk)])
+        self.labels = labels.to(torch.int64)
+        self.class_names = list(class_names)
+        self.num_classes = len(self.class_names)
+        self.channels = images.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return to_signed_unit(self.images[index]), int(self.labels[index])
+
+
+def open_image(path: Path) -> Image.Image:
+    """Open an image file lazily (the header only), or fail with a DatasetError naming the file."""
+    try:
+        return Image.open(path)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def load_image(path: Path, channels: int) -> torch.Tensor:
+    """Decode an image file to uint8 (channels, H, W), converting its colour mode as needed."""
+    with open_image(path) as image:
+        try:
+            converted = image.convert("L" if channels == 1 else "RGB")
+        except (OSError, ValueError, SyntaxError) as exc:  # PIL's decoders raise all three on damaged data
+            raise _unreadable(path, exc) from exc
+    return TF.pil_to_tensor(converted)
+
+
+def _unreadable(path: Path, exc: Exception) -> DatasetError:
+    return DatasetError(f"The image {path} cannot be read ({exc}); it is corrupt, truncated or not an image. "
+                        "Remove or replace that file and run again.")
+
+
+def is_grayscale(path: Path) -> bool:
+    """Whether the image file stores one channel (reads the header only)."""
+    with open_image(path) as image:
+        return image.mode in GRAYSCALE_MODES
+
+
+def detect_channels(paths: Sequence[Path], sample: int = 64) -> int:
+    """1 if every image of an evenly spaced sample of ``paths`` is grayscale, else 3."""
+    step = max(1, len(paths) // sample)
+    return 1 if all(is_grayscale(path) for path in paths[::step]) else 3
+
+
+class ImageFileDataset:
+    """A labelled dataset of image files, decoded, converted and resized when an item is read."""
+
+    def __init__(self, samples: Sequence[tuple[Path, int]], class_names: Sequence[str], channels: int,
+                 resolution: int) -> None:
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, not {channels}")
+        self.samples = list(samples)
+        self.class_names = list(class_names)
+        self.num_classes = len(self.class_names)
+        self.channels = channels
+        self.resolution = resolution
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        return to_signed_unit(fit_square(load_image(path, self.channels), self.resolution)), label

@@ -1,0 +1,94 @@
+"""FID, KID and Inception Score on Inception-v3 features, computed by torch-fidelity's own functions.
+
+ganbench extracts the features once (``inception-v3-compat``) and shares them between the
+metrics; this module only hands them to torch-fidelity, so the numbers are torch-fidelity's.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+
+from ganbench.errors import MetricUnavailable
+from ganbench.hookspecs import hookimpl
+from ganbench.specs import MetricInput, MetricSpec
+
+EXTRACTOR = "inception-v3-compat"
+POOL3 = "2048"
+LOGITS = "logits_unbiased"
+
+KID_SUBSET_SIZE = 1000
+KID_SUBSETS = 100
+IS_SPLITS = 10
+
+
+def fid(inputs: MetricInput) -> dict[str, float]:
+    fake, real = _fake_and_real(inputs, "FID")
+    value = fid_statistics_to_metric(fid_features_to_statistics(fake), fid_features_to_statistics(real), verbose=False)
+    return {"fid": value[KEY_METRIC_FID]}
+
+
+def kid(inputs: MetricInput) -> dict[str, float]:
+    """KID over 100 random subsets of min(1000, n_fake, n_real) samples from each side."""
+    fake, real = _fake_and_real(inputs, "KID")
+    value = kid_features_to_metric(
+        fake,
+        real,
+        kid_subsets=KID_SUBSETS,
+        kid_subset_size=min(KID_SUBSET_SIZE, len(fake), len(real)),
+        rng_seed=inputs.seed,
+        verbose=False,
+    )
+    return {"kid": value[KEY_METRIC_KID_MEAN], "kid_std": value[KEY_METRIC_KID_STD]}
+
+
+def inception_score(inputs: MetricInput) -> dict[str, float]:
+    """IS over 10 splits of the shuffled samples (one split per sample when there are fewer)."""
+    fake = inputs.fake.detach().cpu()
+    if len(fake) < 1:
+        raise MetricUnavailable("IS needs at least one generated sample; got none.")
+    value = isc_features_to_metric(fake, splits=min(IS_SPLITS, len(fake)), shuffle=True, rng_seed=inputs.seed)
+    return {"is": value[KEY_METRIC_ISC_MEAN], "is_std": value[KEY_METRIC_ISC_STD]}
+
+
+def _fake_and_real(inputs: MetricInput, metric: str) -> tuple[torch.Tensor, torch.Tensor]:
+    # a covariance (FID) and the unbiased MMD estimate (KID) are undefined for fewer than 2 samples
+    if inputs.real is None:
+        raise MetricUnavailable(f"{metric} compares with reference features, and none were given.")
+    fake, real = inputs.fake.detach().cpu(), inputs.real.detach().cpu()
+    if len(fake) < 2 or len(real) < 2:
+        raise MetricUnavailable(
+            f"{metric} needs at least 2 generated and 2 reference samples; got {len(fake)} and {len(real)}."
+        )
+    return fake, real
+
+
+@hookimpl
+def ganbench_metrics() -> list[MetricSpec]:
+    return [
+        MetricSpec(
+            name="fid",
+            description="Frechet Inception Distance (Heusel et al. 2017); biased upwards below 10k samples.",
+            extractor=EXTRACTOR,
+            feature=POOL3,
+            compute=fid,
+        ),
+        MetricSpec(
+            name="kid",
+            description="Kernel Inception Distance (Binkowski et al. 2018): mean and std over 100 subsets.",
+            extractor=EXTRACTOR,
+            feature=POOL3,
+            compute=kid,
+        ),
+        MetricSpec(
+            name="is",
+            description="Inception Score (Salimans et al. 2016): mean and std over 10 splits; needs the full weights.",
+            extractor=EXTRACTOR,
+            feature=LOGITS,
+            compute=inception_score,
+            needs_reference=False,
+            higher_is_better=True,
+        ),
+    ]

