@@ -37,8 +37,10 @@ def pick_device(name: str) -> torch.device:
     except RuntimeError as exc:
         raise ConfigError(f"device = {name} is invalid: use auto, cpu, cuda, cuda:N or mps.") from exc
     if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"device = {name} is not available on this machine ({torch.cuda.device_count()} CUDA devices). "
-                          "Use --device cpu or --device auto.")
+        raise ConfigError(
+            f"device = {name} is not available on this machine ({torch.cuda.device_count()} CUDA devices). "
+            "Use --device cpu or --device auto."
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device = mps is not available on this machine. Use --device cpu or --device auto.")
     return device
@@ -54,9 +56,13 @@ def cache_dir(config: RunConfig) -> Path:
 
 def load_dataset(config: RunConfig, registry: Registry, split: str) -> ImageDataset:
     spec = registry.get("dataset", config.dataset)
-    request = DatasetRequest(split=split, resolution=config.resolution,
-                             root=Path(config.data_dir).expanduser() if config.data_dir else None,
-                             cache_dir=cache_dir(config) / "data", options={**spec.options, **config.dataset_options})
+    request = DatasetRequest(
+        split=split,
+        resolution=config.resolution,
+        root=Path(config.data_dir).expanduser() if config.data_dir else None,
+        cache_dir=cache_dir(config) / "data",
+        options={**spec.options, **config.dataset_options},
+    )
     dataset = spec.build(request)
     if len(dataset) == 0:
         raise DatasetError(f"The {split} split of {config.dataset} holds no images. Check --data-dir.")
@@ -68,26 +74,48 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
     model_spec = registry.get("model", config.model)
     dataset = load_dataset(config, registry, "train")
     if len(dataset) < config.batch_size:
-        raise ConfigError(f"batch_size = {config.batch_size} is larger than the training set ({len(dataset)} images). "
-                          "Pass a smaller --batch-size.")
+        raise ConfigError(
+            f"batch_size = {config.batch_size} is larger than the training set ({len(dataset)} images). "
+            "Pass a smaller --batch-size."
+        )
     if dataset.channels not in model_spec.channels:
-        raise ConfigError(f"{config.model} supports {model_spec.channels} channels, but {config.dataset} has "
-                          f"{dataset.channels}.")
+        raise ConfigError(
+            f"{config.model} supports {model_spec.channels} channels, but {config.dataset} has {dataset.channels}."
+        )
     if model_spec.conditional and dataset.num_classes < 2:
         raise ConfigError(f"{config.model} is class-conditional but {config.dataset} has no classes here.")
     torch.manual_seed(config.seed)  # the initialisation is drawn from the run's seed
-    model = model_spec.build(ModelRequest(
-        resolution=config.resolution, channels=dataset.channels,
-        num_classes=dataset.num_classes if model_spec.conditional else 0, z_dim=config.z_dim,
-        options={**model_spec.options, **config.model_options})).to(device, memory_format=memory_format(config))
+    model = model_spec.build(
+        ModelRequest(
+            resolution=config.resolution,
+            channels=dataset.channels,
+            num_classes=dataset.num_classes if model_spec.conditional else 0,
+            z_dim=config.z_dim,
+            options={**model_spec.options, **config.model_options},
+        )
+    ).to(device, memory_format=memory_format(config))
     loss_spec = registry.get("loss", config.loss)
     loss = loss_spec.build({**loss_spec.options, **config.loss_options})
     reference = dataset if config.reference_split == "train" else load_dataset(config, registry, config.reference_split)
     metric_specs = [registry.get("metric", name) for name in config.metrics]
     builders = {spec.extractor: registry.get("feature extractor", spec.extractor).build for spec in metric_specs}
-    reference_key = {"dataset": config.dataset, "split": config.reference_split, "resolution": config.resolution,
-                     "options": config.dataset_options, "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else None}
-    evaluator = Evaluator(metric_specs, builders, reference, reference_key, config.eval_samples, config.reference_samples,
-                          seed=config.seed, device=device, cache_dir=cache_dir(config),
-                          weights=Path(config.inception_weights).expanduser() if config.inception_weights else None)
+    reference_key = {
+        "dataset": config.dataset,
+        "split": config.reference_split,
+        "resolution": config.resolution,
+        "options": config.dataset_options,
+        "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else None,
+    }
+    evaluator = Evaluator(
+        metric_specs,
+        builders,
+        reference,
+        reference_key,
+        config.eval_samples,
+        config.reference_samples,
+        seed=config.seed,
+        device=device,
+        cache_dir=cache_dir(config),
+        weights=Path(config.inception_weights).expanduser() if config.inception_weights else None,
+    )
     return Components(model, loss, dataset, evaluator, device)

@@ -37,12 +37,16 @@ def atomic_save(path: Path, obj: Any) -> None:
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a ganbench checkpoint onto the CPU."""
     if not path.is_file():
-        raise GanbenchError(f"Checkpoint {path} does not exist. Pass a checkpoint file or the MLflow run id of a ganbench run.")
+        raise GanbenchError(
+            f"Checkpoint {path} does not exist. Pass a checkpoint file or the MLflow run id of a ganbench run."
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise GanbenchError(f"Checkpoint {path} cannot be read ({exc}). It may be truncated or not a ganbench checkpoint; "
-                            "resume from another checkpoint of the run.") from exc
+        raise GanbenchError(
+            f"Checkpoint {path} cannot be read ({exc}). It may be truncated or not a ganbench checkpoint; "
+            "resume from another checkpoint of the run."
+        ) from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise GanbenchError(f"{path} is not a ganbench checkpoint (expected format {FORMAT}).")
     return state

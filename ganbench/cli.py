@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ganbench.config import FIELDS, OPTION_FIELDS, RunConfig, read_config_file
+from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, read_config_file
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.registry import HOOKS, default_registry
 
@@ -30,14 +30,16 @@ def _parse_pairs(field_name: str, pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"{_flag(field_name)} {pair!r} is invalid: write KEY=VALUE, e.g. {_flag(field_name)} width=32.")
+            raise ConfigError(
+                f"{_flag(field_name)} {pair!r} is invalid: write KEY=VALUE, e.g. {_flag(field_name)} width=32."
+            )
         parsed[key.strip()] = value.strip()
     return parsed
 
 
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """One click option per config field; every default stays None so only given flags form the CLI layer."""
-    defaults = RunConfig()
+    defaults = DEFAULTS
     for name, spec in reversed(FIELDS.items()):
         default = getattr(defaults, name)
         help_text = spec.metadata["help"]
@@ -45,12 +47,19 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
             option = click.option(_flag(name), name, multiple=True, metavar="KEY=VALUE", help=help_text)
         elif isinstance(default, bool):
             flag = _flag(name)
-            option = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=f"{help_text} [default: {default}]")
+            option = click.option(
+                f"{flag}/--no-{flag[2:]}", name, default=None, help=f"{help_text} [default: {default}]"
+            )
         else:
             kind = {int: int, float: float}.get(type(default), str)
             shown = ",".join(default) if isinstance(default, list) else default
-            option = click.option(_flag(name), name, type=kind, default=None,
-                                  help=f"{help_text} [default: {shown}]" if shown is not None else help_text)
+            option = click.option(
+                _flag(name),
+                name,
+                type=kind,
+                default=None,
+                help=f"{help_text} [default: {shown}]" if shown is not None else help_text,
+            )
         command = option(command)
     return command
 
@@ -62,7 +71,9 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML or YAML file of settings; flags override it.")
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="TOML or YAML file of settings; flags override it."
+)
 @click.option("--resume", metavar="RUN_ID|CHECKPOINT", help="Continue a run (same MLflow run, same step count).")
 @config_options
 def run(config_file: Path | None, resume: str | None, **values: Any) -> None:
@@ -103,8 +114,11 @@ def plugins(verbose: bool) -> None:
         for name, entry in sorted(registry.entries(kind).items()):
             description = entry.spec.description
             if verbose:
-                details = {key: getattr(entry.spec, key) for key in ("options", "defaults", "resolutions", "citation")
-                           if getattr(entry.spec, key, None)}
+                details = {
+                    key: getattr(entry.spec, key)
+                    for key in ("options", "defaults", "resolutions", "citation")
+                    if getattr(entry.spec, key, None)
+                }
                 description += "".join(f"\n  {key}: {value}" for key, value in details.items())
             table.add_row(name, description, entry.source)
         console.print(table)

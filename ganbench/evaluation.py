@@ -65,8 +65,13 @@ class MetricResult:
 
     def as_record(self) -> dict[str, Any]:
         protocol = self.protocol.__dict__ if self.protocol else None
-        return {"metric": self.metric, "values": self.values, "protocol": protocol, "unavailable": self.unavailable,
-                "biased_low_samples": bool(self.protocol and self.protocol.biased)}
+        return {
+            "metric": self.metric,
+            "values": self.values,
+            "protocol": protocol,
+            "unavailable": self.unavailable,
+            "biased_low_samples": bool(self.protocol and self.protocol.biased),
+        }
 
 
 def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
@@ -87,9 +92,19 @@ def generate(model: GAN, n: int, batch_size: int, seed: int) -> Iterator[torch.T
 class Evaluator:
     """Computes the configured metrics of a model against one reference split."""
 
-    def __init__(self, metrics: list[MetricSpec], extractors: dict[str, Callable[[ExtractorRequest], FeatureExtractor]],
-                 reference: ImageDataset, reference_key: dict[str, Any], n_generated: int, n_reference: int,
-                 seed: int, device: torch.device, cache_dir: Path, weights: Path | None = None) -> None:
+    def __init__(
+        self,
+        metrics: list[MetricSpec],
+        extractors: dict[str, Callable[[ExtractorRequest], FeatureExtractor]],
+        reference: ImageDataset,
+        reference_key: dict[str, Any],
+        n_generated: int,
+        n_reference: int,
+        seed: int,
+        device: torch.device,
+        cache_dir: Path,
+        weights: Path | None = None,
+    ) -> None:
         self.metrics = metrics
         self._builders = extractors
         self._extractors: dict[str, FeatureExtractor] = {}
@@ -113,35 +128,71 @@ class Evaluator:
         for name in dict.fromkeys(spec.extractor for spec in self.metrics):
             extractor = self.extractor(name)
             fake = extract(extractor, generate(model, self.n_generated, batch_size, self.seed), progress)
-            real = self.reference_features(extractor, progress) if any(
-                spec.needs_reference for spec in self.metrics if spec.extractor == name) else None
+            real = (
+                self.reference_features(extractor, progress)
+                if any(spec.needs_reference for spec in self.metrics if spec.extractor == name)
+                else None
+            )
             results += [self._compute(spec, extractor, fake, real) for spec in self.metrics if spec.extractor == name]
         return results
 
-    def _compute(self, spec: MetricSpec, extractor: FeatureExtractor, fake: dict[str, torch.Tensor],
-                 real: dict[str, torch.Tensor] | None) -> MetricResult:
+    def _compute(
+        self,
+        spec: MetricSpec,
+        extractor: FeatureExtractor,
+        fake: dict[str, torch.Tensor],
+        real: dict[str, torch.Tensor] | None,
+    ) -> MetricResult:
         if spec.feature not in extractor.features:
-            reason = extractor.unavailable.get(spec.feature, f"{extractor.name} does not provide feature {spec.feature!r}")
+            reason = extractor.unavailable.get(
+                spec.feature, f"{extractor.name} does not provide feature {spec.feature!r}"
+            )
             return MetricResult(spec.name, None, None, spec.higher_is_better, reason)
-        protocol = Protocol(extractor.name, extractor.weights_hash, self.n_generated,
-                            self.n_reference if spec.needs_reference else 0,
-                            f"{self.reference_key['dataset']}/{self.reference_key['split']}", self.reference_key["resolution"])
+        protocol = Protocol(
+            extractor.name,
+            extractor.weights_hash,
+            self.n_generated,
+            self.n_reference if spec.needs_reference else 0,
+            f"{self.reference_key['dataset']}/{self.reference_key['split']}",
+            self.reference_key["resolution"],
+        )
         try:
-            values = spec.compute(MetricInput(fake[spec.feature], real[spec.feature] if spec.needs_reference else None,
-                                              self.seed))
+            values = spec.compute(
+                MetricInput(
+                    fake[spec.feature],
+                    real[spec.feature] if real is not None and spec.needs_reference else None,
+                    self.seed,
+                )
+            )
         except MetricUnavailable as exc:
             return MetricResult(spec.name, None, protocol, spec.higher_is_better, str(exc))
         bad = [key for key, value in values.items() if not math.isfinite(value)]
         if bad:
-            return MetricResult(spec.name, None, protocol, spec.higher_is_better,
-                                f"{spec.name} came out non-finite ({', '.join(bad)}): the generated images may be constant")
+            return MetricResult(
+                spec.name,
+                None,
+                protocol,
+                spec.higher_is_better,
+                f"{spec.name} came out non-finite ({', '.join(bad)}): the generated images may be constant",
+            )
         return MetricResult(spec.name, values, protocol, spec.higher_is_better)
 
-    def reference_features(self, extractor: FeatureExtractor, progress: Progress | None = None) -> dict[str, torch.Tensor]:
-        key = {**self.reference_key, "extractor": extractor.name, "weights": extractor.weights_hash,
-               "n": self.n_reference, "seed": REFERENCE_SEED}
+    def reference_features(
+        self, extractor: FeatureExtractor, progress: Progress | None = None
+    ) -> dict[str, torch.Tensor]:
+        key = {
+            **self.reference_key,
+            "extractor": extractor.name,
+            "weights": extractor.weights_hash,
+            "n": self.n_reference,
+            "seed": REFERENCE_SEED,
+        }
         digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        path = self.cache_dir / "reference" / f"{key['dataset']}-{key['split']}-{key['resolution']}px-{extractor.name}-{digest}.pt"
+        path = (
+            self.cache_dir
+            / "reference"
+            / f"{key['dataset']}-{key['split']}-{key['resolution']}px-{extractor.name}-{digest}.pt"
+        )
         if path.is_file():
             try:
                 return torch.load(path, map_location="cpu", weights_only=True)["features"]
@@ -155,15 +206,17 @@ class Evaluator:
         order = torch.randperm(len(self.reference), generator=torch.Generator().manual_seed(REFERENCE_SEED))
         indices = order[: self.n_reference].tolist()
         for start in range(0, len(indices), EXTRACT_BATCH):
-            yield torch.stack([self.reference[i][0] for i in indices[start:start + EXTRACT_BATCH]])
+            yield torch.stack([self.reference[i][0] for i in indices[start : start + EXTRACT_BATCH]])
 
 
-def extract(extractor: FeatureExtractor, batches: Iterator[torch.Tensor], progress: Progress | None) -> dict[str, torch.Tensor]:
+def extract(
+    extractor: FeatureExtractor, batches: Iterator[torch.Tensor], progress: Progress | None
+) -> dict[str, torch.Tensor]:
     """Features of every image of ``batches``, concatenated per feature."""
     parts: dict[str, list[torch.Tensor]] = {}
     for images in batches:
         for start in range(0, images.shape[0], EXTRACT_BATCH):
-            chunk = to_uint8_rgb(images[start:start + EXTRACT_BATCH])
+            chunk = to_uint8_rgb(images[start : start + EXTRACT_BATCH])
             for name, value in extractor(chunk).items():
                 parts.setdefault(name, []).append(value)
             if progress:

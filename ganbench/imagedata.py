@@ -78,8 +78,10 @@ def load_image(path: Path, channels: int) -> torch.Tensor:
 
 
 def _unreadable(path: Path, exc: Exception) -> DatasetError:
-    return DatasetError(f"The image {path} cannot be read ({exc}); it is corrupt, truncated or not an image. "
-                        "Remove or replace that file and run again.")
+    return DatasetError(
+        f"The image {path} cannot be read ({exc}); it is corrupt, truncated or not an image. "
+        "Remove or replace that file and run again."
+    )
 
 
 def is_grayscale(path: Path) -> bool:
@@ -97,8 +99,9 @@ def detect_channels(paths: Sequence[Path], sample: int = 64) -> int:
 class ImageFileDataset:
     """A labelled dataset of image files, decoded, converted and resized when an item is read."""
 
-    def __init__(self, samples: Sequence[tuple[Path, int]], class_names: Sequence[str], channels: int,
-                 resolution: int) -> None:
+    def __init__(
+        self, samples: Sequence[tuple[Path, int]], class_names: Sequence[str], channels: int, resolution: int
+    ) -> None:
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, not {channels}")
         self.samples = list(samples)

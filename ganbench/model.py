@@ -38,7 +38,9 @@ class GAN(nn.Module):
         return next(self.generator.parameters()).device
 
     def sample_latent(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, generator=rng, device="cpu" if rng is not None else self.device).to(self.device)
+        return torch.randn(n, self.z_dim, generator=rng, device="cpu" if rng is not None else self.device).to(
+            self.device
+        )
 
     def sample_labels(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor | None:
         if not self.conditional:

@@ -16,8 +16,14 @@ from torchvision.utils import save_image  # noqa: E402
 def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path:
     """Images in [-1, 1] as one PNG grid."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images, path, nrow=nrow or int(math.ceil(math.sqrt(images.shape[0]))), normalize=True, value_range=(-1, 1),
-               padding=1)
+    save_image(
+        images,
+        path,
+        nrow=nrow or int(math.ceil(math.sqrt(images.shape[0]))),
+        normalize=True,
+        value_range=(-1, 1),
+        padding=1,
+    )
     return path
 
 
@@ -26,8 +32,8 @@ def save_curves(series: dict[str, list[tuple[int, float]]], path: Path, title: s
     path.parent.mkdir(parents=True, exist_ok=True)
     names = [name for name, points in series.items() if points]
     figure, axes = plt.subplots(len(names) or 1, 1, figsize=(7, 2.2 * max(len(names), 1)), sharex=True, squeeze=False)
-    for axis, name in zip(axes[:, 0], names):
-        steps, values = zip(*series[name])
+    for axis, name in zip(axes[:, 0], names, strict=True):
+        steps, values = zip(*series[name], strict=True)
         axis.plot(steps, values, marker="o" if len(steps) < 30 else None, linewidth=1.2)
         axis.set_ylabel(name)
         axis.grid(alpha=0.3)

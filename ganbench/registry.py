@@ -57,7 +57,10 @@ class Registry:
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         listing = ", ".join(known) if known else "none (is a plugin package installed?)"
-        raise PluginError(f"Unknown {kind} {name!r}.{hint} Known {kind}s: {listing}. Run `ganbench plugins` to see where each comes from.")
+        raise PluginError(
+            f"Unknown {kind} {name!r}.{hint} Known {kind}s: {listing}. "
+            "Run `ganbench plugins` to see where each comes from."
+        )
 
     def _collect(self, kind: str) -> dict[str, Registered]:
         hook = getattr(self._manager.hook, HOOKS[kind])
@@ -93,7 +96,7 @@ def build_registry(extra_plugins: tuple[object, ...] = ()) -> Registry:
         manager.register(plugin, name=entry.name)
         sources[entry.name] = f"{entry.value} ({dist})"
     for plugin in extra_plugins:
-        name = manager.register(plugin)
+        name = manager.register(plugin) or repr(plugin)
         sources[name] = f"{getattr(plugin, '__name__', name)} (registered in-process)"
     return Registry(manager, sources)
 

@@ -36,44 +36,62 @@ def find_checkpoint(resume: str, flags: Mapping[str, Any]) -> Path:
     if recorded.is_file():
         return recorded
     try:
-        return tracker.download_artifact(resume, "checkpoints/last.pt", Path(base.results_dir) / "cache" / "downloads" / resume)
+        return tracker.download_artifact(
+            resume, "checkpoints/last.pt", Path(base.results_dir) / "cache" / "downloads" / resume
+        )
     except GanbenchError as exc:
-        raise GanbenchError(f"Run {resume} has no checkpoint to resume from ({recorded} is gone and the run stored none "
-                            "as an artifact).") from exc
+        raise GanbenchError(
+            f"Run {resume} has no checkpoint to resume from ({recorded} is gone and the run stored none "
+            "as an artifact)."
+        ) from exc
 
 
-def resolve_resumed(checkpoint: dict[str, Any], registry: Registry, file_values: Mapping[str, Any],
-                    flags: Mapping[str, Any]) -> ResolvedConfig:
+def resolve_resumed(
+    checkpoint: dict[str, Any], registry: Registry, file_values: Mapping[str, Any], flags: Mapping[str, Any]
+) -> ResolvedConfig:
     """The checkpoint's config with the user's overrides (e.g. more --steps); what the weights depend on stays."""
     base = RunConfig(**checkpoint["config"])
     resolved = resolve_config(registry, file_values, flags, base=base)
     changed = [name for name in IDENTITY_FIELDS if getattr(resolved.config, name) != getattr(base, name)]
     if changed:
-        raise ConfigError(f"A resumed run cannot change {', '.join(changed)}: the checkpoint was trained with "
-                          f"{', '.join(f'{n}={getattr(base, n)}' for n in changed)}. Start a new run instead.")
+        raise ConfigError(
+            f"A resumed run cannot change {', '.join(changed)}: the checkpoint was trained with "
+            f"{', '.join(f'{n}={getattr(base, n)}' for n in changed)}. Start a new run instead."
+        )
     return resolved
 
 
-def run(registry: Registry, flags: Mapping[str, Any], file_values: Mapping[str, Any], resume: str | None,
-        console: Console) -> Outcome:
+def run(
+    registry: Registry, flags: Mapping[str, Any], file_values: Mapping[str, Any], resume: str | None, console: Console
+) -> Outcome:
     checkpoint = load_checkpoint(find_checkpoint(resume, flags)) if resume else None
-    resolved = (resolve_resumed(checkpoint, registry, file_values, flags) if checkpoint
-                else resolve_config(registry, file_values, flags))
+    resolved = (
+        resolve_resumed(checkpoint, registry, file_values, flags)
+        if checkpoint
+        else resolve_config(registry, file_values, flags)
+    )
     config = resolved.config
-    console.print(f"[bold]ganbench run[/]: {config.model} on {config.dataset} at {config.resolution}px, "
-                  f"{config.steps} steps, seed {config.seed}")
+    console.print(
+        f"[bold]ganbench run[/]: {config.model} on {config.dataset} at {config.resolution}px, "
+        f"{config.steps} steps, seed {config.seed}"
+    )
     if resolved.sources:
         console.print(resolved.short(), style="dim", highlight=False)
     components = build_components(config, registry)
-    console.print(f"device {components.device}, {len(components.dataset)} training images, "
-                  f"{sum(p.numel() for p in components.model.parameters()):,} parameters", style="dim")
+    console.print(
+        f"device {components.device}, {len(components.dataset)} training images, "
+        f"{sum(p.numel() for p in components.model.parameters()):,} parameters",
+        style="dim",
+    )
     tracker = make_tracker(config)
     if checkpoint:
         tracker.resume(checkpoint["run_id"])
     else:
-        tracker.start(config.experiment or config.dataset, config.run_name or f"{config.model}-{config.dataset}-s{config.seed}",
-                      {"model": config.model, "dataset": config.dataset, "loss": config.loss,
-                       "ganbench.version": __version__})
+        tracker.start(
+            config.experiment or config.dataset,
+            config.run_name or f"{config.model}-{config.dataset}-s{config.seed}",
+            {"model": config.model, "dataset": config.dataset, "loss": config.loss, "ganbench.version": __version__},
+        )
     run_dir = Path(config.results_dir) / "runs" / tracker.run_id
     trainer = Trainer(config, components, tracker, run_dir, console)
     try:

@@ -23,12 +23,12 @@ def _metric_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
         if final.values is None:
             rows.append((metric, "unavailable", "", final.unavailable or ""))
             continue
-        scored = [(s, r) for s, r in entries if r.value is not None]
-        best_step, best = (max if final.higher_is_better else min)(scored, key=lambda item: item[1].value)
+        scored = [(s, r.value) for s, r in entries if r.value is not None]
+        best_step, best = (max if final.higher_is_better else min)(scored, key=lambda item: item[1])
         note = final.protocol.describe() if final.protocol else ""
         if final.protocol and final.protocol.biased and final.protocol.n_reference:
             note += f"; biased upwards: {final.protocol.n_generated} < 10000 samples, compare only like with like"
-        rows.append((metric, f"{best.value:.4g} (step {best_step})", f"{final.value:.4g} (step {step})", note))
+        rows.append((metric, f"{best:.4g} (step {best_step})", f"{final.value:.4g} (step {step})", note))
     return rows
 
 
@@ -45,8 +45,10 @@ def print_summary(outcome: Outcome, console: Console) -> None:
     if table.row_count:
         console.print(table)
     minutes, seconds = divmod(int(outcome.wall_seconds), 60)
-    console.print(f"steps {outcome.step}/{outcome.steps}   training time {minutes}m{seconds:02d}s   "
-                  f"{outcome.images_per_second:.0f} images/s")
+    console.print(
+        f"steps {outcome.step}/{outcome.steps}   training time {minutes}m{seconds:02d}s   "
+        f"{outcome.images_per_second:.0f} images/s"
+    )
     console.print(f"run folder   {outcome.run_dir}")
     console.print(f"checkpoint   {outcome.checkpoint}")
     console.print(f"MLflow UI    {ui_command(outcome.tracking_uri)}")

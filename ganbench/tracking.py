@@ -7,14 +7,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ganbench.errors import GanbenchError
-
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-# MLflow's store migrations print INFO lines a user has no use for (set after import: MLflow configures its loggers then).
+from ganbench.errors import GanbenchError
+
+# MLflow's store migrations print INFO lines a user has no use for
+# (set after import: MLflow configures its loggers then).
 for _name in ("mlflow", "alembic"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
@@ -40,7 +41,13 @@ class Tracker:
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
         self.client = MlflowClient(tracking_uri=tracking_uri)
-        self.run_id: str | None = None
+        self._run_id: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        if self._run_id is None:
+            raise RuntimeError("no MLflow run started: call start() or resume() first")
+        return self._run_id
 
     def _is_local_store(self) -> bool:
         return self.tracking_uri.startswith(("sqlite:", "file:", "/"))
@@ -51,8 +58,10 @@ class Tracker:
         except MlflowException as exc:
             raise GanbenchError(f"MLflow could not {what} at {self.tracking_uri}: {exc.message}") from exc
         except OSError as exc:  # a server that does not answer, an unwritable store
-            raise GanbenchError(f"MLflow could not {what} at {self.tracking_uri}: {exc}. "
-                                "Check that the tracking server is up, or pass --tracking-uri.") from exc
+            raise GanbenchError(
+                f"MLflow could not {what} at {self.tracking_uri}: {exc}. "
+                "Check that the tracking server is up, or pass --tracking-uri."
+            ) from exc
 
     def experiment_id(self, name: str) -> str:
         experiment = self._call("read experiments", self.client.get_experiment_by_name, name)
@@ -62,24 +71,26 @@ class Tracker:
         return self._call("create an experiment", self.client.create_experiment, name, artifact_location=location)
 
     def start(self, experiment: str, run_name: str, tags: dict[str, str]) -> str:
-        run = self._call("start a run", self.client.create_run, self.experiment_id(experiment), run_name=run_name, tags=tags)
-        self.run_id = run.info.run_id
-        return self.run_id
+        run = self._call(
+            "start a run", self.client.create_run, self.experiment_id(experiment), run_name=run_name, tags=tags
+        )
+        self._run_id = run.info.run_id
+        return self._run_id
 
     def resume(self, run_id: str) -> None:
         self._call("resume the run", self.client.update_run, run_id, status="RUNNING")
-        self.run_id = run_id
+        self._run_id = run_id
 
     def log_params(self, params: dict[str, str]) -> None:
         items = [Param(key, value[:6000]) for key, value in params.items()]
         for start in range(0, len(items), 100):
-            self._call("log params", self.client.log_batch, self.run_id, params=items[start:start + 100])
+            self._call("log params", self.client.log_batch, self.run_id, params=items[start : start + 100])
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         timestamp = mlflow.utils.time.get_current_time_millis()
         items = [Metric(key, float(value), timestamp, step) for key, value in metrics.items()]
         for start in range(0, len(items), MAX_BATCH):
-            self._call("log metrics", self.client.log_batch, self.run_id, metrics=items[start:start + MAX_BATCH])
+            self._call("log metrics", self.client.log_batch, self.run_id, metrics=items[start : start + MAX_BATCH])
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self._call("set tags", self.client.log_batch, self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])

@@ -70,8 +70,9 @@ class History:
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, components: Components, tracker: Tracker, run_dir: Path,
-                 console: Console) -> None:
+    def __init__(
+        self, config: RunConfig, components: Components, tracker: Tracker, run_dir: Path, console: Console
+    ) -> None:
         self.config = config
         self.c = components
         self.tracker = tracker
@@ -93,9 +94,17 @@ class Trainer:
     # ------------------------------------------------------------------ state
 
     def state(self) -> dict[str, Any]:
-        return {"ganbench_version": __version__, "config": as_dict(self.config), "run_id": self.tracker.run_id,
-                "step": self.step, "model": self.c.model.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "history": self.history, "rng": self._rng_state()}
+        return {
+            "ganbench_version": __version__,
+            "config": as_dict(self.config),
+            "run_id": self.tracker.run_id,
+            "step": self.step,
+            "model": self.c.model.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "history": self.history,
+            "rng": self._rng_state(),
+        }
 
     def load_state(self, state: dict[str, Any]) -> None:
         try:
@@ -103,8 +112,10 @@ class Trainer:
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
         except (RuntimeError, ValueError, KeyError) as exc:
-            raise GanbenchError(f"The checkpoint does not fit {self.config.model} as configured ({exc}). "
-                                "Resume with the settings the run was started with.") from exc
+            raise GanbenchError(
+                f"The checkpoint does not fit {self.config.model} as configured ({exc}). "
+                "Resume with the settings the run was started with."
+            ) from exc
         self.step = state["step"]
         self.history = state["history"]
         torch.set_rng_state(state["rng"]["torch"])
@@ -113,7 +124,10 @@ class Trainer:
 
     @staticmethod
     def _rng_state() -> dict[str, Any]:
-        return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        return {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
 
     def save(self) -> Path:
         save_checkpoint(self.checkpoint_path, self.state())
@@ -123,7 +137,9 @@ class Trainer:
 
     def fit(self) -> Outcome:
         config, model = self.config, self.c.model
-        batches = real_batches(self.c.dataset, config.batch_size, config.seed, self.step * config.n_disc, config.workers)
+        batches = real_batches(
+            self.c.dataset, config.batch_size, config.seed, self.step * config.n_disc, config.workers
+        )
         loss_sum = torch.zeros(2, device=self.c.device)
         interval_start, interval_steps, status, message = time.perf_counter(), 0, "FINISHED", ""
         model.train()
@@ -177,9 +193,11 @@ class Trainer:
         loss_d, loss_g = means.tolist()  # the one device sync per logging interval
         if not (torch.isfinite(means).all()):
             raise TrainingDiverged(
-                f"The losses became non-finite (loss_d={loss_d}, loss_g={loss_g}) between steps {self.step - steps} and "
-                f"{self.step}. The run stopped; the last good checkpoint is {self.checkpoint_path}. Try a lower learning "
-                "rate or another loss.")
+                f"The losses became non-finite (loss_d={loss_d}, loss_g={loss_g}) between steps "
+                f"{self.step - steps} and {self.step}. The run stopped; the last good checkpoint is "
+                f"{self.checkpoint_path}. Try a lower learning "
+                "rate or another loss."
+            )
         speed = steps * self.config.batch_size * self.config.n_disc / max(time.perf_counter() - since, 1e-9)
         self.tracker.log_metrics({"loss_d": loss_d, "loss_g": loss_g, "images_per_s": speed}, self.step)
         self.history.losses["loss_d"].append((self.step, loss_d))
@@ -206,8 +224,14 @@ class Trainer:
         self.tracker.log_metrics(values, self.step)
         self.tracker.set_tags({f"protocol.{r.metric}": r.protocol.describe() for r in results if r.protocol})
         grid = sample_grid(self.c.model, self.config.grid_size, self.config.seed)
-        self.tracker.log_artifact(save_grid(grid, self.run_dir / "samples" / f"step_{self.step:07d}.png",
-                                            nrow=_grid_columns(self.c.model.num_classes, len(grid))), "samples")
+        self.tracker.log_artifact(
+            save_grid(
+                grid,
+                self.run_dir / "samples" / f"step_{self.step:07d}.png",
+                nrow=_grid_columns(self.c.model.num_classes, len(grid)),
+            ),
+            "samples",
+        )
         shown = "  ".join(f"{r.metric} {r.value:.4g}" for r in results if r.values)
         self.console.print(f"step {self.step}: {shown or 'no metric available'}")
 
@@ -225,9 +249,19 @@ class Trainer:
         self.tracker.log_artifact(self.checkpoint_path, "checkpoints")
         self.tracker.end(status)
         images = self.step * self.config.batch_size * self.config.n_disc
-        return Outcome(self.tracker.run_id, status, self.step, self.config.steps, history.train_seconds,
-                       images / max(history.train_seconds, 1e-9), history.evaluations, run_dir, self.checkpoint_path,
-                       self.tracker.tracking_uri, message)
+        return Outcome(
+            self.tracker.run_id,
+            status,
+            self.step,
+            self.config.steps,
+            history.train_seconds,
+            images / max(history.train_seconds, 1e-9),
+            history.evaluations,
+            run_dir,
+            self.checkpoint_path,
+            self.tracker.tracking_uri,
+            message,
+        )
 
     def fail(self, error: BaseException) -> None:
         """Mark the run FAILED (KILLED for Ctrl-C); checkpoints already written stay as they are."""
@@ -270,6 +304,13 @@ def _grid_columns(num_classes: int, n: int) -> int | None:
 
 
 def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                    transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )

@@ -37,5 +37,11 @@ def build_bce(options: Mapping[str, Any]) -> BCELoss:
 
 @hookimpl
 def ganbench_losses() -> list[LossSpec]:
-    return [LossSpec(name="bce", description="Binary cross-entropy (Goodfellow et al. 2014); non-saturating G loss by default.",
-                     build=build_bce, options={"saturating": False})]
+    return [
+        LossSpec(
+            name="bce",
+            description="Binary cross-entropy (Goodfellow et al. 2014); non-saturating G loss by default.",
+            build=build_bce,
+            options={"saturating": False},
+        )
+    ]

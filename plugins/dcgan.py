@@ -35,14 +35,18 @@ def _doublings(resolution: int) -> int:
 class Generator(nn.Module):
     """z (N, z_in) -> a 4x4 map of width*2^(k-1) channels -> k stride-2 transposed convs -> image."""
 
-    def __init__(self, z_in: int, resolution: int, channels: int, width: int,
-                 label_embedding: nn.Embedding | None = None) -> None:
+    def __init__(
+        self, z_in: int, resolution: int, channels: int, width: int, label_embedding: nn.Embedding | None = None
+    ) -> None:
         super().__init__()
         k = _doublings(resolution)
-        widths = [width * 2 ** i for i in reversed(range(k))]
-        layers: list[nn.Module] = [nn.ConvTranspose2d(z_in, widths[0], 4, 1, 0, bias=False),
-                                   nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
-        for w_in, w_out in zip(widths, widths[1:]):
+        widths = [width * 2**i for i in reversed(range(k))]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_in, widths[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
+        for w_in, w_out in zip(widths, widths[1:], strict=False):
             layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -60,10 +64,10 @@ class Discriminator(nn.Module):
     def __init__(self, resolution: int, channels: int, width: int, label_map: LabelMap | None = None) -> None:
         super().__init__()
         k = _doublings(resolution)
-        widths = [width * 2 ** i for i in range(k)]
+        widths = [width * 2**i for i in range(k)]
         c_in = channels + (1 if label_map is not None else 0)
         layers: list[nn.Module] = [nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
-        for w_in, w_out in zip(widths, widths[1:]):
+        for w_in, w_out in zip(widths, widths[1:], strict=False):
             layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
         layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)

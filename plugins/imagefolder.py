@@ -32,11 +32,14 @@ LAYOUT = "<root>/<class>/<image>, or <root>/train/<class>/<image> with valid/ an
 
 def _require_root(root: Path | None) -> Path:
     if root is None:
-        raise DatasetError(f"The imagefolder dataset needs a folder of images: pass --data-dir with a folder laid out "
-                           f"as {LAYOUT}.")
+        raise DatasetError(
+            f"The imagefolder dataset needs a folder of images: pass --data-dir with a folder laid out as {LAYOUT}."
+        )
     if not root.is_dir():
-        raise DatasetError(f"The image folder {root} does not exist or is not a folder. Pass --data-dir with a folder "
-                           f"laid out as {LAYOUT}.")
+        raise DatasetError(
+            f"The image folder {root} does not exist or is not a folder. Pass --data-dir with a folder "
+            f"laid out as {LAYOUT}."
+        )
     return root
 
 
@@ -50,18 +53,24 @@ def _class_folders(folder: Path) -> list[str]:
     try:
         return find_classes(folder)[0]
     except FileNotFoundError as exc:
-        raise DatasetError(f"{folder} holds no class folders. imagefolder expects one subfolder per class, laid out as "
-                           f"{LAYOUT}; move the images into such folders (one folder, e.g. {folder / 'all'}, for "
-                           "unlabelled images).") from exc
+        raise DatasetError(
+            f"{folder} holds no class folders. imagefolder expects one subfolder per class, laid out as "
+            f"{LAYOUT}; move the images into such folders (one folder, e.g. {folder / 'all'}, for "
+            "unlabelled images)."
+        ) from exc
 
 
 def _missing_split(root: Path, split: str, folders: dict[str, Path]) -> DatasetError:
     if set(folders) == {"train"} and folders["train"] == root:
-        return DatasetError(f"{root} has no train/valid/test folders, so all its images form the train split and "
-                            f"there is no {split!r} split. Use the train split (--reference-split train), or "
-                            f"arrange the images as {root / 'train'}/<class>/ and {root / split}/<class>/.")
-    return DatasetError(f"{root} has the split folders {', '.join(folders)} but no {split!r}. Create {root / split} "
-                        f"with one subfolder per class, or use one of the splits it has.")
+        return DatasetError(
+            f"{root} has no train/valid/test folders, so all its images form the train split and "
+            f"there is no {split!r} split. Use the train split (--reference-split train), or "
+            f"arrange the images as {root / 'train'}/<class>/ and {root / split}/<class>/."
+        )
+    return DatasetError(
+        f"{root} has the split folders {', '.join(folders)} but no {split!r}. Create {root / split} "
+        f"with one subfolder per class, or use one of the splits it has."
+    )
 
 
 def _parse_channels(value: Any) -> int | None:
@@ -70,9 +79,11 @@ def _parse_channels(value: Any) -> int | None:
         return None
     if str(value).strip() in ("1", "3"):
         return int(value)
-    raise ConfigError(f"The imagefolder option channels = {value!r} is invalid. Pass --dataset-option channels=auto "
-                      "(1 when every image is grayscale, else 3), channels=1 (convert to grayscale) or channels=3 "
-                      "(convert to RGB).")
+    raise ConfigError(
+        f"The imagefolder option channels = {value!r} is invalid. Pass --dataset-option channels=auto "
+        "(1 when every image is grayscale, else 3), channels=1 (convert to grayscale) or channels=3 "
+        "(convert to RGB)."
+    )
 
 
 def build_imagefolder(request: DatasetRequest) -> ImageFileDataset:
@@ -84,13 +95,19 @@ def build_imagefolder(request: DatasetRequest) -> ImageFileDataset:
         raise _missing_split(root, request.split, folders)
     class_names = sorted({name for folder in folders.values() for name in _class_folders(folder)})
     index = {name: i for i, name in enumerate(class_names)}
-    samples = {split: [(Path(path), label) for path, label in
-                       make_dataset(folder, index, extensions=IMG_EXTENSIONS, allow_empty=True)]
-               for split, folder in folders.items()}
+    samples = {
+        split: [
+            (Path(path), label)
+            for path, label in make_dataset(folder, index, extensions=IMG_EXTENSIONS, allow_empty=True)
+        ]
+        for split, folder in folders.items()
+    }
     if not samples[request.split]:
-        raise DatasetError(f"No images found in {folders[request.split]} ({len(class_names)} class folders searched). "
-                           f"imagefolder reads files ending in {', '.join(IMG_EXTENSIONS)} (any case); add such images "
-                           "to the class folders or point --data-dir at the folder that holds them.")
+        raise DatasetError(
+            f"No images found in {folders[request.split]} ({len(class_names)} class folders searched). "
+            f"imagefolder reads files ending in {', '.join(IMG_EXTENSIONS)} (any case); add such images "
+            "to the class folders or point --data-dir at the folder that holds them."
+        )
     if channels is None:
         # every split is sampled, so all splits agree on the channel count
         channels = detect_channels([path for split_samples in samples.values() for path, _ in split_samples])
@@ -99,8 +116,13 @@ def build_imagefolder(request: DatasetRequest) -> ImageFileDataset:
 
 @hookimpl
 def ganbench_datasets() -> list[DatasetSpec]:
-    return [DatasetSpec(
-        name="imagefolder",
-        description="Your own images in --data-dir, one subfolder per class (optionally under train/valid/test); "
-                    "option channels: auto, 1 or 3.",
-        build=build_imagefolder, splits=SPLITS, options=OPTIONS)]
+    return [
+        DatasetSpec(
+            name="imagefolder",
+            description="Your own images in --data-dir, one subfolder per class (optionally under train/valid/test); "
+            "option channels: auto, 1 or 3.",
+            build=build_imagefolder,
+            splits=SPLITS,
+            options=OPTIONS,
+        )
+    ]

@@ -25,8 +25,10 @@ from ganbench.specs import DatasetRequest, DatasetSpec
 SPLITS = ("train", "test")
 OPTIONS = {"download": False}
 # split -> (images, labels), the official names without ".gz"
-FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 def candidate_folders(base: Path) -> list[Path]:
@@ -55,28 +57,37 @@ def _read(path: Path, reader: Callable[[str], torch.Tensor], scratch: Path) -> t
         plain = extract_archive(path, scratch) if path.suffix == ".gz" else path
         return reader(str(plain))
     except (OSError, EOFError, AssertionError, ValueError, RuntimeError) as exc:  # torchvision asserts on a bad header
-        raise DatasetError(f"{path} is not a readable MNIST idx file ({exc or type(exc).__name__}). "
-                           "Replace it with the official file of that name.") from exc
+        raise DatasetError(
+            f"{path} is not a readable MNIST idx file ({exc or type(exc).__name__}). "
+            "Replace it with the official file of that name."
+        ) from exc
 
 
 def _download(base: Path) -> None:
     try:
         MNIST(base, download=True)
     except (OSError, RuntimeError) as exc:
-        raise DatasetError(f"Downloading MNIST into {base / 'MNIST' / 'raw'} failed ({exc}). Check that this machine "
-                           "can reach the internet and that the folder is writable, or copy the files there.") from exc
+        raise DatasetError(
+            f"Downloading MNIST into {base / 'MNIST' / 'raw'} failed ({exc}). Check that this machine "
+            "can reach the internet and that the folder is writable, or copy the files there."
+        ) from exc
 
 
 def _missing(split: str, base: Path, folders: list[Path], download: bool) -> DatasetError:
     official = ", ".join(f"{name}.gz" for names in FILES.values() for name in names)
     searched = ", ".join(str(folder) for folder in folders)
     raw = base / "MNIST" / "raw"
-    fix = (f"torchvision's download into {raw} did not produce them: copy the files into one of those folders or "
-           "point --data-dir at the folder that holds them" if download else
-           "point --data-dir at the folder that holds them, copy them into one of those folders, or let torchvision "
-           f"download them into {raw} with --dataset-option download=true (needs internet access)")
-    return DatasetError(f"MNIST's {split} files were not found. Expected the official files {official} "
-                        f"(gzip-compressed or not) in one of: {searched}. To fix this, {fix}.")
+    fix = (
+        f"torchvision's download into {raw} did not produce them: copy the files into one of those folders or "
+        "point --data-dir at the folder that holds them"
+        if download
+        else "point --data-dir at the folder that holds them, copy them into one of those folders, or let torchvision "
+        f"download them into {raw} with --dataset-option download=true (needs internet access)"
+    )
+    return DatasetError(
+        f"MNIST's {split} files were not found. Expected the official files {official} "
+        f"(gzip-compressed or not) in one of: {searched}. To fix this, {fix}."
+    )
 
 
 def build_mnist(request: DatasetRequest) -> TensorImageDataset:
@@ -98,8 +109,14 @@ def build_mnist(request: DatasetRequest) -> TensorImageDataset:
 
 @hookimpl
 def ganbench_datasets() -> list[DatasetSpec]:
-    return [DatasetSpec(
-        name="mnist",
-        description="MNIST handwritten digits (60k train / 10k test, 1 channel, 10 classes) from the official files "
-                    "in --data-dir; option download lets torchvision fetch them.",
-        build=build_mnist, splits=SPLITS, options=OPTIONS)]
+    return [
+        DatasetSpec(
+            name="mnist",
+            description="MNIST handwritten digits (60k train / 10k test, 1 channel, 10 classes) "
+            "from the official files "
+            "in --data-dir; option download lets torchvision fetch them.",
+            build=build_mnist,
+            splits=SPLITS,
+            options=OPTIONS,
+        )
+    ]

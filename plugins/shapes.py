@@ -135,8 +135,9 @@ def crescent(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.maximum(torch.hypot(x, y) - 1.0, 0.8 - torch.hypot(x - 0.55, y))
 
 
-SHAPES: dict[str, SDF] = {sdf.__name__: sdf for sdf in (circle, ring, square, frame, triangle, plus, star, hexagon,
-                                                          ellipse, heart, crescent)}
+SHAPES: dict[str, SDF] = {
+    sdf.__name__: sdf for sdf in (circle, ring, square, frame, triangle, plus, star, hexagon, ellipse, heart, crescent)
+}
 
 
 # --------------------------------------------------------------------------- scenes
@@ -171,16 +172,22 @@ def draw_scenes(count: int, generator: torch.Generator) -> Scenes:
     dark = DARK * torch.rand(count, 3, generator=generator)
     light = 1 - DARK * torch.rand(count, 3, generator=generator)
     light_shape = torch.rand(count, 1, generator=generator) < 0.5
-    return Scenes(labels, centres, radii, angles,
-                  foregrounds=torch.where(light_shape, light, dark), backgrounds=torch.where(light_shape, dark, light))
+    return Scenes(
+        labels,
+        centres,
+        radii,
+        angles,
+        foregrounds=torch.where(light_shape, light, dark),
+        backgrounds=torch.where(light_shape, dark, light),
+    )
 
 
 def render(scenes: Scenes, resolution: int) -> torch.Tensor:
     """uint8 RGB images (N, 3, resolution, resolution) of ``scenes``."""
     images = torch.empty((len(scenes), 3, resolution, resolution), dtype=torch.uint8)
-    chunk = max(1, CHUNK_PIXELS // resolution ** 2)
+    chunk = max(1, CHUNK_PIXELS // resolution**2)
     for start in range(0, len(scenes), chunk):
-        images[start:start + chunk] = _render_chunk(scenes[start:start + chunk], resolution)
+        images[start : start + chunk] = _render_chunk(scenes[start : start + chunk], resolution)
     return images
 
 
@@ -218,8 +225,10 @@ def _int_option(options: Mapping[str, Any], name: str, minimum: int) -> int:
     except (TypeError, ValueError):
         valid = False
     if not valid or number < minimum:
-        raise ConfigError(f"The shapes dataset's option {name} = {value!r} is invalid: it must be a whole number of at "
-                          f"least {minimum}. Pass --dataset-option {name}=N with such a number N, or leave it out.")
+        raise ConfigError(
+            f"The shapes dataset's option {name} = {value!r} is invalid: it must be a whole number of at "
+            f"least {minimum}. Pass --dataset-option {name}=N with such a number N, or leave it out."
+        )
     return number
 
 
@@ -235,8 +244,16 @@ def build_shapes(request: DatasetRequest) -> TensorImageDataset:
 
 @hookimpl
 def ganbench_datasets() -> list[DatasetSpec]:
-    return [DatasetSpec(
-        name="shapes",
-        description=(f"{len(SHAPES)} classes of coloured shapes, generated (embedded, no files); "
-                     "options: seed, size (images per split, default 10000 train / 2000 test)."),
-        build=build_shapes, splits=SPLITS, options=OPTIONS, needs_files=False)]
+    return [
+        DatasetSpec(
+            name="shapes",
+            description=(
+                f"{len(SHAPES)} classes of coloured shapes, generated (embedded, no files); "
+                "options: seed, size (images per split, default 10000 train / 2000 test)."
+            ),
+            build=build_shapes,
+            splits=SPLITS,
+            options=OPTIONS,
+            needs_files=False,
+        )
+    ]

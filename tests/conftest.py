@@ -36,9 +36,19 @@ def console() -> Console:
 @pytest.fixture
 def fast_flags(tmp_path: Path) -> dict:
     """A run that trains and evaluates in seconds, with results under tmp_path."""
-    return {"steps": 12, "eval_every": 6, "log_every": 3, "batch_size": 16, "metrics": ["pixel-fid"],
-            "eval_samples": 32, "reference_samples": 32, "grid_size": 16, "results_dir": str(tmp_path / "results"),
-            "dataset_options": {"size": 256}, "model_options": {"width": 8}}
+    return {
+        "steps": 12,
+        "eval_every": 6,
+        "log_every": 3,
+        "batch_size": 16,
+        "metrics": ["pixel-fid"],
+        "eval_samples": 32,
+        "reference_samples": 32,
+        "grid_size": 16,
+        "results_dir": str(tmp_path / "results"),
+        "dataset_options": {"size": 256},
+        "model_options": {"width": 8},
+    }
 
 
 def plugin_env(tmp_path: Path) -> dict[str, str]:

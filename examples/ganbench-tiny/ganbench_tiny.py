@@ -21,7 +21,9 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     def __init__(self, shape: tuple[int, int, int], hidden: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(math.prod(shape), hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1)
+        )
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(images).view(-1)
@@ -35,6 +37,13 @@ def build(request: ModelRequest) -> GAN:
 
 @hookimpl
 def ganbench_models() -> list[ModelSpec]:
-    return [ModelSpec(name="tiny-mlp", description="Two-layer MLP generator and discriminator (example plugin).",
-                      build=build, resolutions=(16, 32), defaults={"lr_g": 1e-3, "lr_d": 1e-3},
-                      options={"hidden": 128})]
+    return [
+        ModelSpec(
+            name="tiny-mlp",
+            description="Two-layer MLP generator and discriminator (example plugin).",
+            build=build,
+            resolutions=(16, 32),
+            defaults={"lr_g": 1e-3, "lr_d": 1e-3},
+            options={"hidden": 128},
+        )
+    ]

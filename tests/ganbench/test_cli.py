@@ -11,14 +11,39 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import REPO, ganbench_command, plugin_env
 
-FAST = ["--steps", "6", "--eval-every", "3", "--log-every", "3", "--batch-size", "16", "--metrics", "pixel-fid",
-        "--eval-samples", "32", "--reference-samples", "32", "--grid-size", "16", "--dataset-option", "size=256",
-        "--model-option", "width=8"]
+FAST = [
+    "--steps",
+    "6",
+    "--eval-every",
+    "3",
+    "--log-every",
+    "3",
+    "--batch-size",
+    "16",
+    "--metrics",
+    "pixel-fid",
+    "--eval-samples",
+    "32",
+    "--reference-samples",
+    "32",
+    "--grid-size",
+    "16",
+    "--dataset-option",
+    "size=256",
+    "--model-option",
+    "width=8",
+]
 
 
 def ganbench(args: list[str], tmp_path: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*ganbench_command(), *args], env=plugin_env(tmp_path), cwd=tmp_path, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [*ganbench_command(), *args],
+        env=plugin_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _digest(path: Path) -> str:
@@ -28,8 +53,19 @@ def _digest(path: Path) -> str:
 def test_plugins_lists_every_kind_and_its_source(tmp_path):
     result = ganbench(["plugins"], tmp_path)
     assert result.returncode == 0, result.stderr
-    for name in ("dcgan", "cdcgan", "shapes", "mnist", "imagefolder", "bce", "fid", "kid", "is", "inception-v3-compat",
-                 "pixel-fid"):
+    for name in (
+        "dcgan",
+        "cdcgan",
+        "shapes",
+        "mnist",
+        "imagefolder",
+        "bce",
+        "fid",
+        "kid",
+        "is",
+        "inception-v3-compat",
+        "pixel-fid",
+    ):
         assert name in result.stdout
     assert "ganbench_plugins.dcgan" in result.stdout and "ganbench-test-plugin 0.0" in result.stdout
 
@@ -105,8 +141,14 @@ def test_bad_input_is_one_clear_error_and_loses_nothing(case, earlier_run):
 
 def test_ctrl_c_saves_marks_killed_and_resume_finishes(tmp_path):
     args = ["run", *FAST, "--steps", "100000", "--eval-every", "100000", "--log-every", "2"]
-    process = subprocess.Popen([*ganbench_command(), *args], env=plugin_env(tmp_path), cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*ganbench_command(), *args],
+        env=plugin_env(tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     runs = tmp_path / "results" / "runs"
     deadline = time.time() + 120
     while not (runs.exists() and any(runs.iterdir())) and time.time() < deadline:
@@ -132,17 +174,35 @@ def test_ctrl_c_saves_marks_killed_and_resume_finishes(tmp_path):
 def test_third_party_example_plugin_installs_and_trains(tmp_path):
     site = tmp_path / "site"
     install = subprocess.run(
-        [*ganbench_command()[:1], "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--quiet",
-         "--target", str(site / "third"), str(REPO / "examples" / "ganbench-tiny")],
-        capture_output=True, text=True, timeout=300)
+        [
+            *ganbench_command()[:1],
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--target",
+            str(site / "third"),
+            str(REPO / "examples" / "ganbench-tiny"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert install.returncode == 0, install.stderr
     env = plugin_env(tmp_path)
     env["PYTHONPATH"] = f"{site / 'third'}:{env['PYTHONPATH']}"
     listed = subprocess.run([*ganbench_command(), "plugins"], env=env, capture_output=True, text=True, timeout=120)
     assert "tiny-mlp" in listed.stdout and "ganbench-tiny 0.1.0" in listed.stdout
     fast = [a for a in FAST if a not in ("--model-option", "width=8")]
-    trained = subprocess.run([*ganbench_command(), "run", "--model", "tiny-mlp", "--resolution", "16",
-                              "--model-option", "hidden=32", *fast], env=env, cwd=tmp_path, capture_output=True,
-                             text=True, timeout=300)
+    trained = subprocess.run(
+        [*ganbench_command(), "run", "--model", "tiny-mlp", "--resolution", "16", "--model-option", "hidden=32", *fast],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert trained.returncode == 0, trained.stderr
     assert "tiny-mlp on shapes at 16px" in trained.stdout and "finished" in trained.stdout

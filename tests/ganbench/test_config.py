@@ -11,8 +11,16 @@ from ganbench.registry import build_registry
 class _PaperModel:
     @hookimpl
     def ganbench_models(self):
-        return [ModelSpec("paper-model", "test model with paper defaults", build=lambda request: None,
-                          resolutions=(32, 64), defaults={"lr_g": 1e-3, "lr_d": 3e-3, "n_disc": 5}, options={"width": 64})]
+        return [
+            ModelSpec(
+                "paper-model",
+                "test model with paper defaults",
+                build=lambda request: None,
+                resolutions=(32, 64),
+                defaults={"lr_g": 1e-3, "lr_d": 3e-3, "n_disc": 5},
+                options={"width": 64},
+            )
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +49,17 @@ def test_yaml_file_is_read(tmp_path: Path):
     assert read_config_file(config_file) == {"steps": 20, "metrics": ["fid"]}
 
 
-@pytest.mark.parametrize(("flags", "field", "allowed"), [
-    ({"lr_g": -1e-4}, "lr_g", "greater than 0"),
-    ({"batch_size": 0}, "batch_size", "greater than 0"),
-    ({"beta1": 1.5}, "beta1", r"\[0, 1\)"),
-    ({"resolution": 48}, "resolution", "32, 64"),
-    ({"reference_split": "valid"}, "reference_split", "shapes has the splits train, test"),
-    ({"steps": "many"}, "steps", "not a valid int"),
-])
+@pytest.mark.parametrize(
+    ("flags", "field", "allowed"),
+    [
+        ({"lr_g": -1e-4}, "lr_g", "greater than 0"),
+        ({"batch_size": 0}, "batch_size", "greater than 0"),
+        ({"beta1": 1.5}, "beta1", r"\[0, 1\)"),
+        ({"resolution": 48}, "resolution", "32, 64"),
+        ({"reference_split": "valid"}, "reference_split", "shapes has the splits train, test"),
+        ({"steps": "many"}, "steps", "not a valid int"),
+    ],
+)
 def test_invalid_values_name_the_field_and_what_is_allowed(flags, field, allowed):
     with pytest.raises(ConfigError, match=rf"{field}.*{allowed}"):
         resolve_config(build_registry(), {}, flags)

@@ -22,5 +22,5 @@ def test_resumed_batches_equal_the_uninterrupted_ones():
     dataset = TensorDataset(torch.arange(50).float(), torch.arange(50))
     uninterrupted = [batch[1] for batch in itertools.islice(real_batches(dataset, 8, seed=0), 9)]
     resumed = [batch[1] for batch in itertools.islice(real_batches(dataset, 8, seed=0, start_batch=4), 5)]
-    assert all(torch.equal(a, b) for a, b in zip(uninterrupted[4:], resumed))
+    assert all(torch.equal(a, b) for a, b in zip(uninterrupted[4:], resumed, strict=True))
     assert all(len(batch) == 8 for batch in uninterrupted)  # the 2 left over images never make a short batch

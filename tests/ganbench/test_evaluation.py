@@ -33,8 +33,17 @@ class _Reference:
 def _evaluator(registry, tmp_path: Path, extractor, split: str = "train") -> Evaluator:
     specs = [registry.get("metric", "pixel-fid"), registry.get("metric", "pixel-logits")]
     key = {"dataset": "noise", "split": split, "resolution": 32, "options": {}, "data_dir": None}
-    return Evaluator(specs, {"pixels": lambda request: extractor}, _Reference(), key, n_generated=24, n_reference=30,
-                     seed=0, device=torch.device("cpu"), cache_dir=tmp_path)
+    return Evaluator(
+        specs,
+        {"pixels": lambda request: extractor},
+        _Reference(),
+        key,
+        n_generated=24,
+        n_reference=30,
+        seed=0,
+        device=torch.device("cpu"),
+        cache_dir=tmp_path,
+    )
 
 
 def _model():

@@ -51,7 +51,9 @@ def test_a_broken_third_party_plugin_is_named(tmp_path: Path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[ganbench]\nbroken = module_that_does_not_exist\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(PluginError, match=r"'broken' \(module_that_does_not_exist, from broken-plugin 1.0\) failed to import"):
+    with pytest.raises(
+        PluginError, match=r"'broken' \(module_that_does_not_exist, from broken-plugin 1.0\) failed to import"
+    ):
         build_registry()
 
 

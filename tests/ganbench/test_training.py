@@ -34,9 +34,18 @@ def test_a_run_records_params_metrics_tags_and_artifacts(registry, console, fast
     assert [step for step, _ in _history(client, outcome.run_id, "pixel_fid")] == [6, 12]
     assert "pixel-logits" not in mlflow_run.data.metrics  # never a number for what could not be computed
     artifacts = {a.path for a in client.list_artifacts(outcome.run_id)}
-    artifacts |= {a.path for folder in ("samples", "curves", "checkpoints") for a in client.list_artifacts(outcome.run_id, folder)}
-    assert {"config.yaml", "evaluations.json", "samples/step_0000006.png", "samples/step_0000012.png",
-            "curves/losses.png", "curves/metrics.png", "checkpoints/last.pt"} <= artifacts
+    artifacts |= {
+        a.path for folder in ("samples", "curves", "checkpoints") for a in client.list_artifacts(outcome.run_id, folder)
+    }
+    assert {
+        "config.yaml",
+        "evaluations.json",
+        "samples/step_0000006.png",
+        "samples/step_0000012.png",
+        "curves/losses.png",
+        "curves/metrics.png",
+        "checkpoints/last.pt",
+    } <= artifacts
     records = json.loads((outcome.run_dir / "evaluations.json").read_text())
     last = {r["metric"]: r for r in records[-1]["results"]}
     assert last["pixel-fid"]["protocol"]["n_generated"] == 32 and last["pixel-fid"]["biased_low_samples"]
@@ -44,10 +53,15 @@ def test_a_run_records_params_metrics_tags_and_artifacts(registry, console, fast
 
 
 def test_same_seed_same_losses_and_metrics(registry, console, fast_flags, tmp_path):
-    outcomes = [run(registry, {**fast_flags, "results_dir": str(tmp_path / name), "seed": seed}, {}, None, console)
-                for name, seed in (("a", 0), ("b", 0), ("c", 1))]
+    outcomes = [
+        run(registry, {**fast_flags, "results_dir": str(tmp_path / name), "seed": seed}, {}, None, console)
+        for name, seed in (("a", 0), ("b", 0), ("c", 1))
+    ]
     clients = [_client({"results_dir": str(tmp_path / name)}) for name in "abc"]
-    series = [(_history(c, o.run_id, "loss_d"), _history(c, o.run_id, "pixel_fid")) for c, o in zip(clients, outcomes)]
+    series = [
+        (_history(c, o.run_id, "loss_d"), _history(c, o.run_id, "pixel_fid"))
+        for c, o in zip(clients, outcomes, strict=True)
+    ]
     assert series[0] == series[1]
     assert series[0] != series[2]
 
@@ -99,3 +113,33 @@ def test_stop_request_saves_and_marks_the_run_killed(registry, console, fast_fla
     assert outcome.status == "KILLED" and outcome.step == 5
     assert load_checkpoint(outcome.checkpoint)["step"] == 5
     assert _client(fast_flags).get_run(outcome.run_id).info.status == "KILLED"
+
+
+def test_class_conditional_model_trains_and_shows_classes_in_columns(registry, console, fast_flags):
+    from PIL import Image
+
+    outcome = run(
+        registry, {**fast_flags, "model": "cdcgan", "steps": 3, "eval_every": 3, "grid_size": 22}, {}, None, console
+    )
+    assert outcome.status == "FINISHED"
+    grid = Image.open(outcome.run_dir / "samples" / "step_0000003.png")
+    # shapes has 11 classes: 22 samples make 2 rows of 11 columns of 32 px tiles with 1 px padding
+    assert grid.size == (11 * 33 + 1, 2 * 33 + 1)
+
+
+def test_mnist_from_the_official_files(registry, console, fast_flags):
+    from tests.conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"the official MNIST files are not at {SHARED_DATA / 'mnist'}")
+    flags = {
+        **fast_flags,
+        "dataset": "mnist",
+        "data_dir": str(SHARED_DATA),
+        "steps": 3,
+        "eval_every": 3,
+        "dataset_options": {},
+    }
+    outcome = run(registry, flags, {}, None, console)
+    assert outcome.status == "FINISHED"
+    assert "60000 training images" in console.file.getvalue()

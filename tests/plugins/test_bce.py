@@ -6,8 +6,9 @@ from ganbench_plugins.bce import BCELoss
 
 def test_discriminator_loss_is_binary_cross_entropy_on_logits():
     real, fake = torch.randn(16), torch.randn(16)
-    expected = (F.binary_cross_entropy_with_logits(real, torch.ones(16))
-                + F.binary_cross_entropy_with_logits(fake, torch.zeros(16)))
+    expected = F.binary_cross_entropy_with_logits(real, torch.ones(16)) + F.binary_cross_entropy_with_logits(
+        fake, torch.zeros(16)
+    )
     assert torch.allclose(BCELoss().discriminator_loss(real, fake), expected)
 
 

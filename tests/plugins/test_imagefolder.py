@@ -18,8 +18,9 @@ def _save(path: Path, mode: str = "RGB", size: tuple[int, int] = (24, 24), colou
 
 
 def _build(root: Path | None, split: str = "train", resolution: int = 16, **options: Any):
-    return build_imagefolder(DatasetRequest(split=split, resolution=resolution, root=root,
-                                            cache_dir=Path("unused"), options=options))
+    return build_imagefolder(
+        DatasetRequest(split=split, resolution=resolution, root=root, cache_dir=Path("unused"), options=options)
+    )
 
 
 @pytest.fixture

@@ -12,8 +12,11 @@ from ganbench_plugins.shapes import SHAPES, build_shapes
 
 
 def _build(tmp_path: Path, split: str = "train", resolution: int = 32, **options: Any):
-    return build_shapes(DatasetRequest(split=split, resolution=resolution, root=None, cache_dir=tmp_path,
-                                       options={"size": 300, **options}))
+    return build_shapes(
+        DatasetRequest(
+            split=split, resolution=resolution, root=None, cache_dir=tmp_path, options={"size": 300, **options}
+        )
+    )
 
 
 def _images(dataset) -> torch.Tensor:
@@ -86,4 +89,3 @@ def test_invalid_options_name_the_option(tmp_path: Path, options: dict[str, Any]
     name = next(iter(options))
     with pytest.raises(ConfigError, match=f"option {name} ="):
         _build(tmp_path, resolution=8, **options)
-

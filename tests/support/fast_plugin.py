@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
-from ganbench import ExtractorRequest, FeatureExtractorSpec, MetricInput, MetricSpec, hookimpl
+from ganbench import FeatureExtractorSpec, MetricInput, MetricSpec, hookimpl
 
 
 class PixelFeatures:
@@ -43,9 +43,17 @@ def ganbench_feature_extractors() -> list[FeatureExtractorSpec]:
 
 @hookimpl
 def ganbench_metrics() -> list[MetricSpec]:
-    return [MetricSpec("pixel-fid", "FID on pooled pixels (tests only).", "pixels", "flat", pixel_fid),
-            MetricSpec("pixel-logits", "Needs a feature the extractor lacks (tests only).", "pixels", "logits",
-                       _unavailable, needs_reference=False)]
+    return [
+        MetricSpec("pixel-fid", "FID on pooled pixels (tests only).", "pixels", "flat", pixel_fid),
+        MetricSpec(
+            "pixel-logits",
+            "Needs a feature the extractor lacks (tests only).",
+            "pixels",
+            "logits",
+            _unavailable,
+            needs_reference=False,
+        ),
+    ]
 
 
 class ExplodingLoss:
@@ -69,5 +77,11 @@ class ExplodingLoss:
 def ganbench_losses() -> list:
     from ganbench import LossSpec
 
-    return [LossSpec("explode", "BCE that turns NaN after `after` steps (tests only).",
-                     lambda options: ExplodingLoss(options["after"]), options={"after": 10})]
+    return [
+        LossSpec(
+            "explode",
+            "BCE that turns NaN after `after` steps (tests only).",
+            lambda options: ExplodingLoss(options["after"]),
+            options={"after": 10},
+        )
+    ]
