@@ -108,6 +108,7 @@ class Evaluator:
         self.metrics = metrics
         self._builders = extractors
         self._extractors: dict[str, FeatureExtractor] = {}
+        self._reference_features: dict[str, dict[str, torch.Tensor]] = {}  # by extractor: read from disk once
         self.reference = reference
         self.reference_key = reference_key
         self.n_generated = n_generated
@@ -179,6 +180,13 @@ class Evaluator:
 
     def reference_features(
         self, extractor: FeatureExtractor, progress: Progress | None = None
+    ) -> dict[str, torch.Tensor]:
+        if extractor.name not in self._reference_features:
+            self._reference_features[extractor.name] = self._cached_reference_features(extractor, progress)
+        return self._reference_features[extractor.name]
+
+    def _cached_reference_features(
+        self, extractor: FeatureExtractor, progress: Progress | None
     ) -> dict[str, torch.Tensor]:
         key = {
             **self.reference_key,

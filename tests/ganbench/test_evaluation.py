@@ -69,7 +69,10 @@ def test_a_damaged_cache_entry_is_recomputed(registry, tmp_path):
     expected = evaluator.evaluate(model, batch_size=8)[0].values
     (entry,) = (tmp_path / "reference").iterdir()
     entry.write_bytes(b"garbage")
-    assert evaluator.evaluate(model, batch_size=8)[0].values == expected
+    seen = extractor.images_seen
+    fresh = _evaluator(registry, tmp_path, extractor)  # a new run reads the cache from disk
+    assert fresh.evaluate(model, batch_size=8)[0].values == expected
+    assert extractor.images_seen == seen + 24 + 30  # the reference was extracted again
 
 
 def test_results_carry_protocol_or_reason(registry, tmp_path):
