@@ -145,6 +145,16 @@ class Trainer:
         model.train()
         with _progress(self.console) as progress, self._ctrl_c():
             task = progress.add_task("training", total=config.steps, completed=self.step, stats="")
+
+            def log_interval() -> None:
+                """Log the interval's mean losses; raises TrainingDiverged before anything is saved."""
+                nonlocal interval_steps
+                self.history.train_seconds += time.perf_counter() - interval_start
+                stats = self._log_losses(loss_sum / interval_steps, interval_steps, interval_start)
+                progress.update(task, stats=stats)
+                loss_sum.zero_()
+                interval_steps = 0
+
             try:
                 while self.step < config.steps:
                     loss_sum += self._train_step(batches)
@@ -153,11 +163,7 @@ class Trainer:
                     progress.update(task, completed=self.step)
                     end = self.step == config.steps
                     if self.step % config.log_every == 0 or end or self.step % config.eval_every == 0:
-                        self.history.train_seconds += time.perf_counter() - interval_start
-                        stats = self._log_losses(loss_sum / interval_steps, interval_steps, interval_start)
-                        progress.update(task, stats=stats)
-                        loss_sum.zero_()
-                        interval_steps = 0
+                        log_interval()
                     if self.step % config.eval_every == 0 or end:
                         self._evaluate(progress)
                         self.save()
@@ -167,6 +173,8 @@ class Trainer:
                         interval_start = time.perf_counter()
             except (StopRequested, KeyboardInterrupt):
                 status, message = "KILLED", "Interrupted: the checkpoint holds the last completed step."
+                if interval_steps:
+                    log_interval()  # never save weights whose losses were not checked
                 self.save()
         return self._finish(status, message)
 

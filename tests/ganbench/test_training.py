@@ -143,3 +143,22 @@ def test_mnist_from_the_official_files(registry, console, fast_flags):
     outcome = run(registry, flags, {}, None, console)
     assert outcome.status == "FINISHED"
     assert "60000 training images" in console.file.getvalue()
+
+
+def test_ctrl_c_after_a_nan_keeps_the_good_checkpoint(registry, console, fast_flags, monkeypatch):
+    from ganbench.training import Trainer
+
+    original = Trainer._train_step
+
+    def press_ctrl_c_at_step_8(self, batches):
+        if self.step == 8:
+            self._stop = True
+        return original(self, batches)
+
+    monkeypatch.setattr(Trainer, "_train_step", press_ctrl_c_at_step_8)
+    flags = {**fast_flags, "loss": "explode", "loss_options": {"after": 8}, "log_every": 100}
+    with pytest.raises(TrainingDiverged):
+        run(registry, flags, {}, None, console)
+    client = _client(flags)
+    (failed,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])
+    assert load_checkpoint(Path(failed.data.tags["ganbench.checkpoint"]))["step"] == 6
