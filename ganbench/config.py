@@ -60,6 +60,11 @@ class RunConfig:
     steps: int = _option(1000, "Generator updates to train for.", _positive)
     batch_size: int = _option(64, "Images per batch, real and generated.", _positive)
     n_disc: int = _option(1, "Discriminator updates per generator update.", _positive)
+    ema_decay: float = _option(
+        0.0,
+        "Evaluate an exponential moving average of G's weights with this decay (0: off; e.g. 0.999).",
+        _unit_interval,
+    )
     lr_g: float = _option(2e-4, "Generator learning rate (Adam).", _positive)
     lr_d: float = _option(2e-4, "Discriminator learning rate (Adam).", _positive)
     beta1: float = _option(0.5, "Adam beta1, both networks.", _unit_interval)

@@ -8,6 +8,8 @@ objective (an auxiliary classifier, a penalty on its own outputs) overrides
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -50,6 +52,12 @@ class GAN(nn.Module):
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.generator(z, labels if self.conditional else None)
+
+    def with_generator(self, generator: nn.Module) -> GAN:
+        """This model with another generator (e.g. a weight average), sharing everything else."""
+        view = copy.copy(self)
+        view._modules = {**self._modules, "generator": generator}
+        return view
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

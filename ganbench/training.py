@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganbench import __version__
 from ganbench.assembly import Components, memory_format
@@ -83,9 +84,19 @@ class Trainer:
         self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_d, betas=betas)
         self.memory_format = memory_format(config)
+        self.ema = (
+            AveragedModel(model.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+            if config.ema_decay > 0
+            else None
+        )
         self.step = 0
         self.history = History()
         self._stop = False
+
+    @property
+    def evaluated_model(self) -> GAN:
+        """The model as evaluated: with the averaged generator when EMA is on."""
+        return self.c.model.with_generator(self.ema.module) if self.ema else self.c.model
 
     @property
     def checkpoint_path(self) -> Path:
@@ -102,6 +113,7 @@ class Trainer:
             "model": self.c.model.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.state_dict() if self.ema else None,
             "history": self.history,
             "rng": self._rng_state(),
         }
@@ -111,6 +123,8 @@ class Trainer:
             self.c.model.load_state_dict(state["model"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
+            if self.ema:
+                self.ema.load_state_dict(state["ema"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise GanbenchError(
                 f"The checkpoint does not fit {self.config.model} as configured ({exc}). "
@@ -194,6 +208,8 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
+        if self.ema:
+            self.ema.update_parameters(model.generator)
         model.discriminator.requires_grad_(True)
         return torch.stack([d_loss.detach(), g_loss.detach()])
 
@@ -222,7 +238,7 @@ class Trainer:
             progress.advance(task, n)
 
         try:
-            results = evaluator.evaluate(self.c.model, self.config.batch_size, advance)
+            results = evaluator.evaluate(self.evaluated_model, self.config.batch_size, advance)
         finally:
             progress.remove_task(task)
         self.history.evaluations.append(Evaluation(self.step, results))
@@ -231,7 +247,7 @@ class Trainer:
             self.history.metrics.setdefault(key, []).append((self.step, value))
         self.tracker.log_metrics(values, self.step)
         self.tracker.set_tags({f"protocol.{r.metric}": r.protocol.describe() for r in results if r.protocol})
-        grid = sample_grid(self.c.model, self.config.grid_size, self.config.seed)
+        grid = sample_grid(self.evaluated_model, self.config.grid_size, self.config.seed)
         self.tracker.log_artifact(
             save_grid(
                 grid,

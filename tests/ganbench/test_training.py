@@ -162,3 +162,26 @@ def test_ctrl_c_after_a_nan_keeps_the_good_checkpoint(registry, console, fast_fl
     client = _client(flags)
     (failed,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])
     assert load_checkpoint(Path(failed.data.tags["ganbench.checkpoint"]))["step"] == 6
+
+
+def test_ema_changes_what_is_evaluated_not_how_it_trains(registry, console, fast_flags, tmp_path):
+    plain = run(registry, {**fast_flags, "results_dir": str(tmp_path / "plain")}, {}, None, console)
+    averaged = run(registry, {**fast_flags, "results_dir": str(tmp_path / "ema"), "ema_decay": 0.9}, {}, None, console)
+    plain_client, ema_client = (
+        _client({"results_dir": str(tmp_path / "plain")}),
+        _client({"results_dir": str(tmp_path / "ema")}),
+    )
+    assert _history(plain_client, plain.run_id, "loss_d") == _history(ema_client, averaged.run_id, "loss_d")
+    assert _history(plain_client, plain.run_id, "pixel_fid") != _history(ema_client, averaged.run_id, "pixel_fid")
+    state = load_checkpoint(averaged.checkpoint)
+    live = state["model"]["generator.net.0.weight"]
+    assert not torch.equal(state["ema"]["module.net.0.weight"], live)
+
+
+def test_resume_with_ema_reproduces_the_metrics(registry, console, fast_flags, tmp_path):
+    flags = {**fast_flags, "ema_decay": 0.9}
+    whole = run(registry, {**flags, "results_dir": str(tmp_path / "whole")}, {}, None, console)
+    first = run(registry, {**flags, "steps": 6}, {}, None, console)
+    run(registry, {"steps": 12, "results_dir": flags["results_dir"]}, {}, first.run_id, console)
+    whole_client = _client({"results_dir": str(tmp_path / "whole")})
+    assert _history(_client(flags), first.run_id, "pixel_fid") == _history(whole_client, whole.run_id, "pixel_fid")

@@ -52,3 +52,13 @@ def test_gradients_reach_every_parameter(build, resolution):
     model.zero_grad(set_to_none=True)
     model.generator_loss(6, labels, BCELoss()).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.generator.parameters())
+
+
+def test_with_generator_swaps_only_the_generator():
+    model = build_dcgan(ModelRequest(32, 3, 0, 16, {"width": 8}))
+    other = build_dcgan(ModelRequest(32, 3, 0, 16, {"width": 8})).generator
+    view = model.with_generator(other)
+    assert view.generator is other and view.discriminator is model.discriminator
+    assert model.generator is not other  # the original is untouched
+    z = torch.randn(2, 16)
+    assert torch.equal(view.sample(z), other.eval()(z))
