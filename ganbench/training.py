@@ -252,7 +252,7 @@ class Trainer:
             save_grid(
                 grid,
                 self.run_dir / "samples" / f"step_{self.step:07d}.png",
-                nrow=_grid_columns(self.c.model.num_classes, len(grid)),
+                nrow=_grid_columns(self.c.model.num_classes),
             ),
             "samples",
         )
@@ -323,7 +323,7 @@ def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:
     return model.sample(z, labels).cpu()
 
 
-def _grid_columns(num_classes: int, n: int) -> int | None:
+def _grid_columns(num_classes: int) -> int | None:
     return num_classes if 0 < num_classes <= 20 else None
 
 

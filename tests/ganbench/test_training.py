@@ -98,17 +98,22 @@ def test_a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(registry, c
     assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
 
 
-def test_stop_request_saves_and_marks_the_run_killed(registry, console, fast_flags, monkeypatch):
+def _press_ctrl_c_at(step: int, monkeypatch) -> None:
+    """Make the trainer see a Ctrl-C request during training step ``step`` (0-based)."""
     from ganbench.training import Trainer
 
     original = Trainer._train_step
 
-    def press_ctrl_c_at_step_4(self, batches):
-        if self.step == 4:
+    def train_step(self, batches):
+        if self.step == step:
             self._stop = True
         return original(self, batches)
 
-    monkeypatch.setattr(Trainer, "_train_step", press_ctrl_c_at_step_4)
+    monkeypatch.setattr(Trainer, "_train_step", train_step)
+
+
+def test_stop_request_saves_and_marks_the_run_killed(registry, console, fast_flags, monkeypatch):
+    _press_ctrl_c_at(4, monkeypatch)
     outcome = run(registry, fast_flags, {}, None, console)
     assert outcome.status == "KILLED" and outcome.step == 5
     assert load_checkpoint(outcome.checkpoint)["step"] == 5
@@ -146,16 +151,7 @@ def test_mnist_from_the_official_files(registry, console, fast_flags):
 
 
 def test_ctrl_c_after_a_nan_keeps_the_good_checkpoint(registry, console, fast_flags, monkeypatch):
-    from ganbench.training import Trainer
-
-    original = Trainer._train_step
-
-    def press_ctrl_c_at_step_8(self, batches):
-        if self.step == 8:
-            self._stop = True
-        return original(self, batches)
-
-    monkeypatch.setattr(Trainer, "_train_step", press_ctrl_c_at_step_8)
+    _press_ctrl_c_at(8, monkeypatch)
     flags = {**fast_flags, "loss": "explode", "loss_options": {"after": 8}, "log_every": 100}
     with pytest.raises(TrainingDiverged):
         run(registry, flags, {}, None, console)
