@@ -110,6 +110,7 @@ IDENTITY_FIELDS = (
     "model_options",
     "dataset_options",
     "loss_options",
+    "ema_decay",
 )
 
 

@@ -84,6 +84,8 @@ def test_resume_refuses_to_change_what_the_weights_depend_on(registry, console, 
     first = run(registry, {**fast_flags, "steps": 3, "eval_every": 3}, {}, None, console)
     with pytest.raises(ConfigError, match="cannot change resolution"):
         run(registry, {"resolution": 64, "results_dir": fast_flags["results_dir"]}, {}, str(first.checkpoint), console)
+    with pytest.raises(ConfigError, match="cannot change ema_decay"):  # the checkpoint holds no average to resume
+        run(registry, {"ema_decay": 0.9, "results_dir": fast_flags["results_dir"]}, {}, first.run_id, console)
 
 
 def test_a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(registry, console, fast_flags):
