@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 from ganbench.hookspecs import hookimpl  # noqa: E402
 from ganbench.model import GAN  # noqa: E402
+from ganbench.objective import Objective, Regularizer  # noqa: E402
 from ganbench.specs import (  # noqa: E402
     DatasetRequest,
     DatasetSpec,
@@ -20,6 +21,7 @@ from ganbench.specs import (  # noqa: E402
     MetricSpec,
     ModelRequest,
     ModelSpec,
+    RegularizerSpec,
 )
 
 __all__ = [
@@ -34,6 +36,9 @@ __all__ = [
     "MetricSpec",
     "ModelRequest",
     "ModelSpec",
+    "Objective",
+    "Regularizer",
+    "RegularizerSpec",
     "__version__",
     "hookimpl",
 ]

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from ganbench.config import RunConfig
+from ganbench.config import RunConfig, regularizer_options
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.evaluation import Evaluator
 from ganbench.model import GAN
+from ganbench.objective import Objective
 from ganbench.registry import Registry
-from ganbench.specs import DatasetRequest, ImageDataset, Loss, ModelRequest
+from ganbench.specs import DatasetRequest, ImageDataset, ModelRequest
 
 
 @dataclass
 class Components:
     model: GAN
-    loss: Loss
+    objective: Objective
     dataset: ImageDataset
     evaluator: Evaluator
     device: torch.device
@@ -94,23 +96,17 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
             options={**model_spec.options, **config.model_options},
         )
     ).to(device, memory_format=memory_format(config))
-    loss_spec = registry.get("loss", config.loss)
-    loss = loss_spec.build({**loss_spec.options, **config.loss_options})
+    objective = build_objective(config, registry)
     reference = dataset if config.reference_split == "train" else load_dataset(config, registry, config.reference_split)
     metric_specs = [registry.get("metric", name) for name in config.metrics]
     builders = {spec.extractor: registry.get("feature extractor", spec.extractor).build for spec in metric_specs}
-    reference_key = {
-        "dataset": config.dataset,
-        "split": config.reference_split,
-        "resolution": config.resolution,
-        "options": config.dataset_options,
-        "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else None,
-    }
     evaluator = Evaluator(
         metric_specs,
         builders,
         reference,
-        reference_key,
+        dataset_key(config, config.reference_split),
+        dataset,
+        dataset_key(config, "train"),
         config.eval_samples,
         config.reference_samples,
         seed=config.seed,
@@ -118,4 +114,27 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
         cache_dir=cache_dir(config),
         weights=Path(config.inception_weights).expanduser() if config.inception_weights else None,
     )
-    return Components(model, loss, dataset, evaluator, device)
+    return Components(model, objective, dataset, evaluator, device)
+
+
+def dataset_key(config: RunConfig, split: str) -> dict[str, Any]:
+    """What identifies a split's images: the key of cached features and of extractors trained on them."""
+    return {
+        "dataset": config.dataset,
+        "split": split,
+        "resolution": config.resolution,
+        "options": config.dataset_options,
+        "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else None,
+    }
+
+
+def build_objective(config: RunConfig, registry: Registry) -> Objective:
+    """The configured loss and regularizers, each with its declared options under the user's."""
+    loss_spec = registry.get("loss", config.loss)
+    loss = loss_spec.build({**loss_spec.options, **config.loss_options})
+    by_regularizer = regularizer_options(config.reg_options)
+    regularizers = []
+    for name in config.reg:
+        spec = registry.get("regularizer", name)
+        regularizers.append(spec.build({**spec.options, **by_regularizer.get(name, {})}))
+    return Objective(loss, regularizers)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, read_config_file
 from ganbench.errors import ConfigError, GanbenchError
-from ganbench.registry import HOOKS, default_registry
+from ganbench.registry import HOOKS, default_registry, plural
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -104,10 +104,10 @@ def run(config_file: Path | None, resume: str | None, **values: Any) -> None:
 @cli.command()
 @click.option("--verbose", "-v", is_flag=True, help="Also show each component's options and paper defaults.")
 def plugins(verbose: bool) -> None:
-    """List every model, dataset, loss, feature extractor and metric, and the plugin it comes from."""
+    """List every model, dataset, loss, regularizer, feature extractor and metric, and where it comes from."""
     registry = default_registry()
     for kind in HOOKS:
-        table = Table(title=f"{kind}s", title_justify="left", title_style="bold", show_lines=False)
+        table = Table(title=plural(kind), title_justify="left", title_style="bold", show_lines=False)
         table.add_column("name", style="cyan", no_wrap=True)
         table.add_column("description", overflow="fold")
         table.add_column("from", style="dim", overflow="fold")

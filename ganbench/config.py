@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import json
 import tomllib
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,17 @@ def _unit_interval(value: Any) -> str | None:
     return None if 0 <= value < 1 else "must be in [0, 1)"
 
 
+def _one_of(allowed: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {', '.join(allowed)}"
+
+    return check
+
+
+OPTIMIZERS = ("adam", "rmsprop")
+LR_SCHEDULES = ("constant", "linear", "cosine", "exponential")
+
+
 def _option(default: Any, help: str, check: Check | None = None, cli: bool = True) -> Any:
     metadata = {"help": help, "check": check, "cli": cli}
     if isinstance(default, (list, dict)):
@@ -56,6 +68,8 @@ class RunConfig:
     model_options: dict = _option({}, "Model options as KEY=VALUE (see `ganbench plugins --verbose`).")
     dataset_options: dict = _option({}, "Dataset options as KEY=VALUE.")
     loss_options: dict = _option({}, "Loss options as KEY=VALUE.")
+    reg: list = _option([], "Regularizers of the discriminator, comma-separated (see `ganbench plugins`), e.g. gp.")
+    reg_options: dict = _option({}, "Regularizer options as REG.KEY=VALUE, e.g. gp.weight=100.")
     # how to train
     steps: int = _option(1000, "Generator updates to train for.", _positive)
     batch_size: int = _option(64, "Images per batch, real and generated.", _positive)
@@ -65,8 +79,19 @@ class RunConfig:
         "Evaluate an exponential moving average of G's weights with this decay (0: off; e.g. 0.999).",
         _unit_interval,
     )
-    lr_g: float = _option(2e-4, "Generator learning rate (Adam).", _positive)
-    lr_d: float = _option(2e-4, "Discriminator learning rate (Adam).", _positive)
+    optimizer: str = _option("adam", "Optimizer of both networks: adam or rmsprop.", _one_of(OPTIMIZERS))
+    lr_g: float = _option(2e-4, "Generator learning rate.", _positive)
+    lr_d: float = _option(2e-4, "Discriminator learning rate.", _positive)
+    lr_schedule: str = _option(
+        "constant", "Learning-rate schedule of both networks over the run: " + ", ".join(LR_SCHEDULES) + ".",
+        _one_of(LR_SCHEDULES),
+    )
+    lr_end_factor: float | None = _option(
+        None,
+        "The scheduled learning rate at the last step, as a fraction of the first "
+        "(default: 0 for linear and cosine, 0.01 for exponential).",
+        _unit_interval,
+    )
     beta1: float = _option(0.5, "Adam beta1, both networks.", _unit_interval)
     beta2: float = _option(0.999, "Adam beta2, both networks.", _unit_interval)
     seed: int = _option(0, "Seed of data order, initialisation and sampling.", _non_negative)
@@ -99,7 +124,12 @@ class RunConfig:
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(RunConfig)}
 DEFAULTS = RunConfig()
-OPTION_FIELDS = ("model_options", "dataset_options", "loss_options")
+# each field's type, from its annotation with None taken out (``float | None`` -> float)
+FIELD_TYPES: dict[str, type] = {
+    name: next(arg for arg in typing.get_args(hint) or (hint,) if arg is not type(None))
+    for name, hint in typing.get_type_hints(RunConfig).items()
+}
+OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_options")
 # Fields that define what a checkpoint holds: a resumed run may not change them.
 IDENTITY_FIELDS = (
     "model",
@@ -110,7 +140,12 @@ IDENTITY_FIELDS = (
     "model_options",
     "dataset_options",
     "loss_options",
+    "reg",
+    "reg_options",
     "ema_decay",
+    "optimizer",
+    "lr_schedule",
+    "lr_end_factor",
 )
 
 
@@ -187,8 +222,7 @@ def apply_layer(values: dict[str, Any], layer: Mapping[str, Any], source: str, s
 
 def coerce(name: str, raw: Any, source: str) -> Any:
     """Convert ``raw`` to the declared type of field ``name`` (strings from flags included)."""
-    default = getattr(DEFAULTS, name)
-    kind = type(default) if default is not None else str
+    kind = FIELD_TYPES[name]
     if raw is None:
         return None
     try:
@@ -203,10 +237,30 @@ def coerce(name: str, raw: Any, source: str) -> Any:
         if kind is list:
             return [item.strip() for item in raw.split(",") if item.strip()] if isinstance(raw, str) else list(raw)
         if kind is dict:
-            return dict(raw)
+            return _flatten(dict(raw)) if name == "reg_options" else dict(raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name} = {raw!r} (from the {source}) is not a valid {kind.__name__}.") from exc
+
+
+def _flatten(table: dict[str, Any]) -> dict[str, Any]:
+    """Nested regularizer options from a file (``[reg_options.gp] weight = 100``) as ``gp.weight``."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{option}": item for option, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def regularizer_options(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"gp.weight": 10}`` -> ``{"gp": {"weight": 10}}``."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        name, _, option = key.rpartition(".")
+        grouped.setdefault(name, {})[option] = value
+    return grouped
 
 
 def validate_fields(config: RunConfig) -> None:
@@ -218,6 +272,20 @@ def validate_fields(config: RunConfig) -> None:
             problem = check(value)
             if problem:
                 raise ConfigError(f"{name} = {_show(value)} is invalid: it {problem}.")
+    if config.lr_schedule == "exponential" and lr_end_factor(config) == 0:
+        raise ConfigError(
+            "lr_end_factor = 0 is invalid for the exponential schedule: it never reaches 0. "
+            "Pass --lr-end-factor with a value in (0, 1), e.g. 0.01."
+        )
+
+
+# the end factor of a schedule when the user gives none; exponential decay never reaches 0
+DEFAULT_END_FACTORS = {"constant": 1.0, "linear": 0.0, "cosine": 0.0, "exponential": 0.01}
+
+
+def lr_end_factor(config: RunConfig) -> float:
+    """The scheduled learning rate at the last step, as a fraction of the first."""
+    return DEFAULT_END_FACTORS[config.lr_schedule] if config.lr_end_factor is None else config.lr_end_factor
 
 
 def resolve_config(
@@ -235,10 +303,24 @@ def resolve_config(
         apply_layer(values, registry.get("model", model_name).defaults, f"{model_name} paper defaults", sources)
     apply_layer(values, file_values, "config file", sources)
     apply_layer(values, flags, "command line", sources)
+    if base is None:
+        _drop_defaults_of_unused_regularizers(values, registry.get("model", values["model"]).defaults)
     config = RunConfig(**values)
     validate_fields(config)
     _validate_against_plugins(config, registry)
     return ResolvedConfig(config, sources)
+
+
+def _drop_defaults_of_unused_regularizers(values: dict[str, Any], model_defaults: Mapping[str, Any]) -> None:
+    """A paper's regularizer options go when the user swaps that regularizer out (``--reg r1`` on wgan-gp)."""
+    paper_options = model_defaults.get("reg_options", {})
+
+    def unused_paper_default(key: str, value: Any) -> bool:
+        return key.rpartition(".")[0] not in values["reg"] and key in paper_options and paper_options[key] == value
+
+    values["reg_options"] = {
+        key: value for key, value in values["reg_options"].items() if not unused_paper_default(key, value)
+    }
 
 
 def _validate_against_plugins(config: RunConfig, registry: Any) -> None:
@@ -269,6 +351,27 @@ def _validate_against_plugins(config: RunConfig, registry: Any) -> None:
         ("loss_options", loss, config.loss),
     ):
         _check_options(field_name, getattr(config, field_name), spec.options, owner)
+    _validate_regularizers(config, registry, model)
+
+
+def _validate_regularizers(config: RunConfig, registry: Any, model: Any) -> None:
+    if len(set(config.reg)) != len(config.reg):
+        raise ConfigError(f"reg = {_show(config.reg)} is invalid: it names a regularizer twice.")
+    model_options = {**model.options, **config.model_options}
+    for name in config.reg:
+        spec = registry.get("regularizer", name)
+        problem = spec.conflicts(model, model_options) if spec.conflicts else None
+        if problem:
+            raise ConfigError(f"The regularizer {name} cannot train {config.model} as configured: {problem}")
+    for name, options in regularizer_options(config.reg_options).items():
+        if name not in config.reg:
+            in_use = ", ".join(config.reg) or "none"
+            raise ConfigError(
+                f"reg_options sets {', '.join(f'{name}.{key}' for key in options) or repr(name)}, but {name!r} is "
+                f"not among the regularizers in use ({in_use}). Add it with --reg, or write options as REG.KEY=VALUE."
+            )
+        _check_options("reg_options", options, registry.get("regularizer", name).options, name)
+        config.reg_options.update({f"{name}.{key}": value for key, value in options.items()})
 
 
 def _check_options(field_name: str, given: dict[str, Any], declared: Mapping[str, Any], owner: str) -> None:

@@ -80,13 +80,16 @@ def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
-def generate(model: GAN, n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
-    """``n`` images from ``model``, the same ones for the same weights and seed (CPU, [-1, 1])."""
+def generate(model: GAN, n: int, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """``n`` images from ``model`` and the classes asked for (None: unconditional).
+
+    The same ones for the same weights and seed (CPU, [-1, 1]).
+    """
     rng = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
         size = min(batch_size, n - start)
         z, labels = model.sample_latent(size, rng), model.sample_labels(size, rng)
-        yield model.sample(z, labels).cpu()
+        yield model.sample(z, labels).cpu(), None if labels is None else labels.cpu()
 
 
 class Evaluator:
@@ -98,6 +101,8 @@ class Evaluator:
         extractors: dict[str, Callable[[ExtractorRequest], FeatureExtractor]],
         reference: ImageDataset,
         reference_key: dict[str, Any],
+        training_set: ImageDataset,
+        training_key: dict[str, Any],
         n_generated: int,
         n_reference: int,
         seed: int,
@@ -111,6 +116,8 @@ class Evaluator:
         self._reference_features: dict[str, dict[str, torch.Tensor]] = {}  # by extractor: read from disk once
         self.reference = reference
         self.reference_key = reference_key
+        self.training_set = training_set
+        self.training_key = training_key
         self.n_generated = n_generated
         self.n_reference = min(n_reference or len(reference), len(reference))
         self.seed = seed
@@ -120,7 +127,14 @@ class Evaluator:
 
     def extractor(self, name: str) -> FeatureExtractor:
         if name not in self._extractors:
-            request = ExtractorRequest(device=self.device, weights=self.weights, cache_dir=self.cache_dir / "weights")
+            request = ExtractorRequest(
+                device=self.device,
+                weights=self.weights,
+                cache_dir=self.cache_dir / "weights",
+                training_set=self.training_set,
+                training_key=self.training_key,
+                seed=self.seed,
+            )
             self._extractors[name] = self._builders[name](request)
         return self._extractors[name]
 
@@ -128,13 +142,26 @@ class Evaluator:
         results = []
         for name in dict.fromkeys(spec.extractor for spec in self.metrics):
             extractor = self.extractor(name)
-            fake = extract(extractor, generate(model, self.n_generated, batch_size, self.seed), progress)
+            requested: list[torch.Tensor] = []
+
+            def images() -> Iterator[torch.Tensor]:
+                for batch, labels in generate(model, self.n_generated, batch_size, self.seed):
+                    if labels is not None:
+                        requested.append(labels)
+                    yield batch
+
+            fake = extract(extractor, images(), progress)
+            fake_labels = torch.cat(requested) if requested else None
             real = (
                 self.reference_features(extractor, progress)
                 if any(spec.needs_reference for spec in self.metrics if spec.extractor == name)
                 else None
             )
-            results += [self._compute(spec, extractor, fake, real) for spec in self.metrics if spec.extractor == name]
+            results += [
+                self._compute(spec, extractor, fake, real, fake_labels)
+                for spec in self.metrics
+                if spec.extractor == name
+            ]
         return results
 
     def _compute(
@@ -143,6 +170,7 @@ class Evaluator:
         extractor: FeatureExtractor,
         fake: dict[str, torch.Tensor],
         real: dict[str, torch.Tensor] | None,
+        fake_labels: torch.Tensor | None,
     ) -> MetricResult:
         if spec.feature not in extractor.features:
             reason = extractor.unavailable.get(
@@ -163,6 +191,7 @@ class Evaluator:
                     fake[spec.feature],
                     real[spec.feature] if real is not None and spec.needs_reference else None,
                     self.seed,
+                    fake_labels,
                 )
             )
         except MetricUnavailable as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pluggy
 
-from ganbench.specs import DatasetSpec, FeatureExtractorSpec, LossSpec, MetricSpec, ModelSpec
+from ganbench.specs import DatasetSpec, FeatureExtractorSpec, LossSpec, MetricSpec, ModelSpec, RegularizerSpec
 
 PROJECT = "ganbench"
 
@@ -35,6 +35,11 @@ def ganbench_datasets() -> list[DatasetSpec]:
 @hookspec
 def ganbench_losses() -> list[LossSpec]:
     """Adversarial losses this plugin provides."""
+
+
+@hookspec
+def ganbench_regularizers() -> list[RegularizerSpec]:
+    """Regularizers of the discriminator (penalties, augmentations, weight constraints)."""
 
 
 @hookspec

@@ -1,9 +1,10 @@
 """The GAN base class every model plugin builds.
 
 The training engine owns the loop (optimizers, schedules, checkpoints); a model owns how
-one discriminator loss and one generator loss are computed. A model with a different
-objective (an auxiliary classifier, a penalty on its own outputs) overrides
-``discriminator_loss`` or ``generator_loss`` and leaves the loop alone.
+one discriminator loss and one generator loss are computed from an ``Objective`` (the
+loss and the regularizers). A model with a different objective (an auxiliary classifier, a
+penalty on its own outputs) overrides ``discriminator_loss`` or ``generator_loss`` and
+leaves the loop alone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import copy
 import torch
 from torch import nn
 
-from ganbench.specs import Loss
+from ganbench.objective import Objective
 
 
 class GAN(nn.Module):
@@ -72,13 +73,33 @@ class GAN(nn.Module):
     def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.discriminator(images, labels if self.conditional else None).reshape(-1)
 
-    def discriminator_loss(self, real: torch.Tensor, labels: torch.Tensor | None, loss: Loss) -> torch.Tensor:
-        """The discriminator's loss on one real batch and as many generated images."""
+    def discriminator_inputs(
+        self, real: torch.Tensor, labels: torch.Tensor | None, objective: Objective
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A real batch and as many generated images (no gradient to G), as the discriminator sees them."""
         with torch.no_grad():
             fake = self.generate(self.sample_latent(real.shape[0]), labels)
-        return loss.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
+        return objective.augment(real), objective.augment(fake)
 
-    def generator_loss(self, batch_size: int, labels: torch.Tensor | None, loss: Loss) -> torch.Tensor:
+    def with_penalty(
+        self,
+        loss: torch.Tensor,
+        objective: Objective,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        labels: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """``loss`` plus the regularizers' penalties on the discriminator's inputs."""
+        penalty = objective.penalty(lambda images: self.discriminate(images, labels), real, fake)
+        return loss if penalty is None else loss + penalty
+
+    def discriminator_loss(self, real: torch.Tensor, labels: torch.Tensor | None, objective: Objective) -> torch.Tensor:
+        """The discriminator's loss on one real batch and as many generated images, penalties included."""
+        real, fake = self.discriminator_inputs(real, labels, objective)
+        loss = objective.loss.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
+        return self.with_penalty(loss, objective, real, fake, labels)
+
+    def generator_loss(self, batch_size: int, labels: torch.Tensor | None, objective: Objective) -> torch.Tensor:
         """The generator's loss on ``batch_size`` generated images (labels as in the last real batch)."""
         fake = self.generate(self.sample_latent(batch_size), labels)
-        return loss.generator_loss(self.discriminate(fake, labels))
+        return objective.loss.generator_loss(self.discriminate(objective.augment(fake), labels))

@@ -20,9 +20,14 @@ HOOKS: dict[str, str] = {
     "model": "ganbench_models",
     "dataset": "ganbench_datasets",
     "loss": "ganbench_losses",
+    "regularizer": "ganbench_regularizers",
     "feature extractor": "ganbench_feature_extractors",
     "metric": "ganbench_metrics",
 }
+
+
+def plural(kind: str) -> str:
+    return f"{kind}es" if kind.endswith("s") else f"{kind}s"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Registry:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         listing = ", ".join(known) if known else "none (is a plugin package installed?)"
         raise PluginError(
-            f"Unknown {kind} {name!r}.{hint} Known {kind}s: {listing}. "
+            f"Unknown {kind} {name!r}.{hint} Known {plural(kind)}: {listing}. "
             "Run `ganbench plugins` to see where each comes from."
         )
 

@@ -52,7 +52,8 @@ def resolve_resumed(
     """The checkpoint's config with the user's overrides (e.g. more --steps); what the weights depend on stays."""
     base = RunConfig(**checkpoint["config"])
     resolved = resolve_config(registry, file_values, flags, base=base)
-    changed = [name for name in IDENTITY_FIELDS if getattr(resolved.config, name) != getattr(base, name)]
+    scheduled = ("steps",) if base.lr_schedule != "constant" else ()  # the schedule is laid out over the steps
+    changed = [name for name in IDENTITY_FIELDS + scheduled if getattr(resolved.config, name) != getattr(base, name)]
     if changed:
         raise ConfigError(
             f"A resumed run cannot change {', '.join(changed)}: the checkpoint was trained with "

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import torch
 
 if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+
     from ganbench.model import GAN
+    from ganbench.objective import Regularizer
 
 
 # --------------------------------------------------------------------------- models
@@ -37,8 +40,14 @@ class ModelSpec:
     """A GAN architecture.
 
     ``defaults`` are the paper's training settings, as run-configuration fields
-    (``lr_g``, ``betas``, ``n_disc``, ``loss``, ...); they sit between ganbench's defaults and
-    the user's config file. ``options`` are the model's own knobs and their defaults.
+    (``lr_g``, ``beta1``, ``n_disc``, ``loss``, ``reg``, ``optimizer``, ...); they sit between
+    ganbench's defaults and the user's config file. ``options`` are the model's own knobs and
+    their defaults; a model whose discriminator can use spectral normalization exposes it
+    as the bool option ``spectral_norm``, and one whose discriminator normalization is
+    selectable exposes the option ``norm`` (``batch``, ``layer``, ``instance``, ``none``).
+    ``search_space`` maps the hyperparameters that matter for this model to Optuna
+    distributions; keys are run-configuration fields or ``model_options.<key>`` (a loss's
+    and a regularizer's own options are searched from their specs).
     """
 
     name: str
@@ -50,6 +59,7 @@ class ModelSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     citation: str = ""
+    search_space: Mapping[str, BaseDistribution] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- datasets
@@ -115,6 +125,24 @@ class LossSpec:
     description: str
     build: Callable[[Mapping[str, Any]], Loss]
     options: Mapping[str, Any] = field(default_factory=dict)
+    search_space: Mapping[str, BaseDistribution] = field(default_factory=dict)  # keys: the loss's option names
+
+
+@dataclass(frozen=True)
+class RegularizerSpec:
+    """A regularizer of the discriminator (see ``ganbench.objective.Regularizer``).
+
+    ``conflicts`` says why the regularizer cannot train a model configured this way (its
+    spec and its resolved options), or returns None when it can; it runs before training.
+    ``search_space`` keys are the regularizer's option names.
+    """
+
+    name: str
+    description: str
+    build: Callable[[Mapping[str, Any]], Regularizer]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    conflicts: Callable[[ModelSpec, Mapping[str, Any]], str | None] | None = None
+    search_space: Mapping[str, BaseDistribution] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -125,11 +153,17 @@ class ExtractorRequest:
     """What the core asks a feature-extractor plugin to build.
 
     ``weights`` is the user's explicit weights file (None: the plugin resolves its own).
+    ``training_set`` is the run's training split and ``training_key`` what identifies it
+    (dataset, split, resolution, options, data dir), for extractors trained on the domain
+    (e.g. a proxy classifier) and cached by that key; ``seed`` fixes such training.
     """
 
     device: torch.device
     weights: Path | None
     cache_dir: Path
+    training_set: ImageDataset | None = None
+    training_key: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
 
 
 class FeatureExtractor(Protocol):
@@ -156,11 +190,15 @@ class FeatureExtractorSpec:
 
 @dataclass(frozen=True)
 class MetricInput:
-    """Features of generated images and, for metrics that compare, of reference images."""
+    """Features of generated images and, for metrics that compare, of reference images.
+
+    ``fake_labels`` are the classes a conditional model was asked for (None: unconditional).
+    """
 
     fake: torch.Tensor
     real: torch.Tensor | None
     seed: int
+    fake_labels: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,13 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch.optim.lr_scheduler import LRScheduler
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganbench import __version__
 from ganbench.assembly import Components, memory_format
 from ganbench.checkpoint import save_checkpoint
-from ganbench.config import RunConfig, as_dict
+from ganbench.config import RunConfig, as_dict, lr_end_factor
 from ganbench.data import real_batches
 from ganbench.errors import GanbenchError, TrainingDiverged
 from ganbench.evaluation import MetricResult
@@ -80,9 +81,13 @@ class Trainer:
         self.run_dir = run_dir
         self.console = console
         model = components.model
-        betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_d, betas=betas)
+        self.opt_g = build_optimizer(model.generator, config.lr_g, config)
+        self.opt_d = build_optimizer(model.discriminator, config.lr_d, config)
+        self.schedules = (
+            [build_schedule(optimizer, config) for optimizer in (self.opt_g, self.opt_d)]
+            if config.lr_schedule != "constant"
+            else []
+        )
         self.memory_format = memory_format(config)
         self.ema = (
             AveragedModel(model.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
@@ -113,6 +118,7 @@ class Trainer:
             "model": self.c.model.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            "schedules": [schedule.state_dict() for schedule in self.schedules],
             "ema": self.ema.state_dict() if self.ema else None,
             "history": self.history,
             "rng": self._rng_state(),
@@ -123,6 +129,8 @@ class Trainer:
             self.c.model.load_state_dict(state["model"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
+            for schedule, schedule_state in zip(self.schedules, state["schedules"], strict=True):
+                schedule.load_state_dict(schedule_state)
             if self.ema:
                 self.ema.load_state_dict(state["ema"])
         except (RuntimeError, ValueError, KeyError) as exc:
@@ -193,24 +201,28 @@ class Trainer:
         return self._finish(status, message)
 
     def _train_step(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-        model, loss, device, config = self.c.model, self.c.loss, self.c.device, self.config
+        model, objective, device, config = self.c.model, self.c.objective, self.c.device, self.config
+        objective.set_progress(self.step, config.steps)
         labels = None
         for _ in range(config.n_disc):
             real, labels = next(batches)
             real = real.to(device, non_blocking=True, memory_format=self.memory_format)
             labels = labels.to(device, non_blocking=True) if model.conditional else None
-            d_loss = model.discriminator_loss(real, labels, loss)
+            d_loss = model.discriminator_loss(real, labels, objective)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
+            objective.after_discriminator_step(model.discriminator)
         model.discriminator.requires_grad_(False)  # G's step needs gradients through D, not for D
-        g_loss = model.generator_loss(config.batch_size, labels, loss)
+        g_loss = model.generator_loss(config.batch_size, labels, objective)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
         if self.ema:
             self.ema.update_parameters(model.generator)
         model.discriminator.requires_grad_(True)
+        for schedule in self.schedules:
+            schedule.step()
         return torch.stack([d_loss.detach(), g_loss.detach()])
 
     def _log_losses(self, means: torch.Tensor, steps: int, since: float) -> str:
@@ -313,6 +325,24 @@ class Trainer:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+
+def build_optimizer(network: torch.nn.Module, lr: float, config: RunConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(network.parameters(), lr=lr)
+    return torch.optim.Adam(network.parameters(), lr=lr, betas=(config.beta1, config.beta2))
+
+
+def build_schedule(optimizer: torch.optim.Optimizer, config: RunConfig) -> LRScheduler:
+    """The learning rate over the run's generator steps, from its first value to ``lr_end_factor`` of it."""
+    schedules = torch.optim.lr_scheduler
+    end = lr_end_factor(config)
+    if config.lr_schedule == "linear":
+        return schedules.LinearLR(optimizer, start_factor=1.0, end_factor=end, total_iters=config.steps)
+    if config.lr_schedule == "cosine":
+        (base_lr,) = {group["lr"] for group in optimizer.param_groups}
+        return schedules.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=base_lr * end)
+    return schedules.ExponentialLR(optimizer, gamma=end ** (1 / config.steps))
 
 
 def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:

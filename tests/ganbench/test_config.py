@@ -6,6 +6,7 @@ from ganbench import ModelSpec, hookimpl
 from ganbench.config import RunConfig, flat_params, read_config_file, resolve_config
 from ganbench.errors import ConfigError, PluginError
 from ganbench.registry import build_registry
+from tests.support import fast_plugin
 
 
 class _PaperModel:
@@ -117,3 +118,65 @@ def test_params_flatten_option_tables():
     config = RunConfig(model_options={"width": 32})
     params = flat_params(config)
     assert params["model_options.width"] == "32" and params["metrics"] == "fid,kid,is"
+
+
+class _RegularizedModel:
+    @hookimpl
+    def ganbench_models(self):
+        return [
+            ModelSpec(
+                "regularized-model",
+                "test model whose paper uses a regularizer",
+                build=lambda request: None,
+                resolutions=(32,),
+                defaults={"reg": ["record"], "reg_options": {"record.weight": 2.0}},
+                options={"spectral_norm": False},
+            )
+        ]
+
+
+@pytest.fixture(scope="module")
+def reg_registry():
+    return build_registry(extra_plugins=(fast_plugin, _RegularizedModel()))
+
+
+def test_regularizer_options_come_from_the_paper_a_file_or_flags(reg_registry, tmp_path: Path):
+    model = {"model": "regularized-model"}
+    assert resolve_config(reg_registry, {}, model).config.reg_options == {"record.weight": 2.0}
+    config_file = tmp_path / "run.toml"
+    config_file.write_text("[reg_options.record]\nweight = 5\n")  # a nested table is the same as record.weight
+    from_file = resolve_config(reg_registry, read_config_file(config_file), model).config
+    assert from_file.reg_options == {"record.weight": 5}
+    from_flag = resolve_config(reg_registry, {}, {**model, "reg_options": {"record.weight": "7.5"}}).config
+    assert from_flag.reg_options == {"record.weight": 7.5}  # typed like the declared default
+
+
+def test_swapping_out_the_papers_regularizer_drops_its_options(reg_registry):
+    config = resolve_config(reg_registry, {}, {"model": "regularized-model", "reg": []}).config
+    assert config.reg == [] and config.reg_options == {}
+
+
+def test_regularizer_mistakes_are_refused_before_any_work(reg_registry):
+    with pytest.raises(PluginError, match="Unknown regularizer 'gpp'"):
+        resolve_config(reg_registry, {}, {"reg": ["gpp"]})
+    with pytest.raises(ConfigError, match="sets record.weight, but 'record' is not among the regularizers in use"):
+        resolve_config(reg_registry, {}, {"reg_options": {"record.weight": 1.0}})
+    with pytest.raises(ConfigError, match="record has no option 'lambda'"):
+        resolve_config(reg_registry, {}, {"reg": ["record"], "reg_options": {"record.lambda": 1.0}})
+    with pytest.raises(ConfigError, match="names a regularizer twice"):
+        resolve_config(reg_registry, {}, {"reg": ["record", "record"]})
+
+
+def test_a_regularizer_that_conflicts_with_the_model_is_refused(reg_registry):
+    flags = {"model": "regularized-model", "model_options": {"spectral_norm": True}}
+    with pytest.raises(ConfigError, match="record cannot train regularized-model as configured: .*spectral_norm"):
+        resolve_config(reg_registry, {}, flags)
+
+
+def test_an_exponential_schedule_needs_an_end_above_zero():
+    with pytest.raises(ConfigError, match="lr_end_factor = 0 is invalid for the exponential schedule"):
+        resolve_config(build_registry(), {}, {"lr_schedule": "exponential", "lr_end_factor": 0.0})
+    config = resolve_config(build_registry(), {}, {"lr_schedule": "exponential"}).config
+    assert config.lr_end_factor is None  # the schedule's own default end (0.01) applies
+    with pytest.raises(ConfigError, match="lr_schedule = step is invalid: it must be one of constant"):
+        resolve_config(build_registry(), {}, {"lr_schedule": "step"})

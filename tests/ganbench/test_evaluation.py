@@ -38,6 +38,8 @@ def _evaluator(registry, tmp_path: Path, extractor, split: str = "train") -> Eva
         {"pixels": lambda request: extractor},
         _Reference(),
         key,
+        training_set=_Reference(),
+        training_key={**key, "split": "train"},
         n_generated=24,
         n_reference=30,
         seed=0,
@@ -85,9 +87,13 @@ def test_results_carry_protocol_or_reason(registry, tmp_path):
 def test_generation_is_fixed_by_seed_and_leaves_training_mode_alone():
     model = _model()
     model.train()
-    first = torch.cat(list(generate(model, 10, 4, seed=3)))
-    assert torch.equal(first, torch.cat(list(generate(model, 10, 10, seed=3))))
-    assert not torch.equal(first, torch.cat(list(generate(model, 10, 4, seed=4))))
+
+    def images(batch_size: int, seed: int) -> torch.Tensor:
+        return torch.cat([batch for batch, _ in generate(model, 10, batch_size, seed)])
+
+    first = images(4, seed=3)
+    assert torch.equal(first, images(10, seed=3))
+    assert not torch.equal(first, images(4, seed=4))
     assert model.generator.training
 
 
@@ -109,3 +115,43 @@ def test_a_metric_that_cannot_compute_gives_its_reason(registry, tmp_path):
     evaluator.metrics = [MetricSpec("picky", "refuses", "pixels", "flat", refuses)]
     (result,) = evaluator.evaluate(_model(), batch_size=8)
     assert result.values is None and result.unavailable == "needs at least 2 samples"
+
+
+def test_metrics_see_the_requested_classes_and_extractors_the_training_set(registry, tmp_path):
+    from ganbench.specs import MetricSpec
+    from ganbench_plugins.dcgan import build_cdcgan
+
+    requests, inputs = [], []
+    reference = _Reference()
+
+    def build(request):
+        requests.append(request)
+        return _CountingExtractor()
+
+    def record(metric_input):
+        inputs.append(metric_input)
+        return {"n": float(len(metric_input.fake))}
+
+    key = {"dataset": "noise", "split": "test", "resolution": 32, "options": {}, "data_dir": None}
+    evaluator = Evaluator(
+        [MetricSpec("record", "records its input", "pixels", "flat", record, needs_reference=False)],
+        {"pixels": build},
+        reference,
+        key,
+        training_set=reference,
+        training_key={**key, "split": "train"},
+        n_generated=10,
+        n_reference=0,
+        seed=3,
+        device=torch.device("cpu"),
+        cache_dir=tmp_path,
+    )
+    torch.manual_seed(0)
+    conditional = build_cdcgan(ModelRequest(32, 3, 4, 16, {"width": 8, "embedding_dim": 4}))
+    evaluator.evaluate(conditional, batch_size=4)
+    evaluator.evaluate(_model(), batch_size=4)
+    (request,) = requests  # built once, with the training split to learn from
+    assert request.training_set is reference and request.training_key["split"] == "train" and request.seed == 3
+    asked = torch.cat([labels for _, labels in generate(conditional, 10, 4, seed=3)])
+    assert torch.equal(inputs[0].fake_labels, asked) and len(asked.unique()) > 1
+    assert inputs[1].fake_labels is None  # unconditional

@@ -8,7 +8,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from ganbench.checkpoint import load_checkpoint
-from ganbench.errors import TrainingDiverged
+from ganbench.errors import ConfigError, TrainingDiverged
 from ganbench.runner import run
 
 
@@ -79,8 +79,6 @@ def test_resume_continues_the_same_run_with_the_same_numbers(registry, console, 
 
 
 def test_resume_refuses_to_change_what_the_weights_depend_on(registry, console, fast_flags):
-    from ganbench.errors import ConfigError
-
     first = run(registry, {**fast_flags, "steps": 3, "eval_every": 3}, {}, None, console)
     with pytest.raises(ConfigError, match="cannot change resolution"):
         run(registry, {"resolution": 64, "results_dir": fast_flags["results_dir"]}, {}, str(first.checkpoint), console)
@@ -183,3 +181,55 @@ def test_resume_with_ema_reproduces_the_metrics(registry, console, fast_flags, t
     run(registry, {"steps": 12, "results_dir": flags["results_dir"]}, {}, first.run_id, console)
     whole_client = _client({"results_dir": str(tmp_path / "whole")})
     assert _history(_client(flags), first.run_id, "pixel_fid") == _history(whole_client, whole.run_id, "pixel_fid")
+
+
+def test_regularizers_act_at_every_discriminator_step(registry, console, fast_flags, tmp_path, monkeypatch):
+    from tests.support.fast_plugin import RecordingRegularizer
+
+    built: list[RecordingRegularizer] = []
+    original = RecordingRegularizer.__init__
+
+    def init(self, weight):
+        original(self, weight)
+        built.append(self)
+
+    monkeypatch.setattr(RecordingRegularizer, "__init__", init)
+    flags = {**fast_flags, "steps": 3, "eval_every": 3, "log_every": 3, "n_disc": 2, "reg": ["record"]}
+    plain = run(registry, {**flags, "results_dir": str(tmp_path / "plain")}, {}, None, console)
+    penalised = run(registry, {**flags, "reg_options": {"record.weight": 1.0}}, {}, None, console)
+    (recorder,) = built[1:]
+    assert recorder.calls == [(call, step) for step in range(3) for _ in range(2) for call in ("penalty", "after_discriminator_step")]
+    # the penalty is added to D's loss (a constant one changes no gradient, so training is otherwise the same)
+    (plain_d,) = _history(_client({"results_dir": str(tmp_path / "plain")}), plain.run_id, "loss_d")
+    (penalised_d,) = _history(_client(flags), penalised.run_id, "loss_d")
+    assert penalised_d[1] == pytest.approx(plain_d[1] + 1.0)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "end_factor", "optimizer", "expected_end"),
+    [("linear", None, "adam", 0.0), ("cosine", 0.5, "rmsprop", 0.5), ("exponential", 0.1, "adam", 0.1)],
+)
+def test_learning_rate_schedules_reach_their_end_factor(
+    registry, console, fast_flags, schedule, end_factor, optimizer, expected_end
+):
+    flags = {**fast_flags, "lr_schedule": schedule, "lr_end_factor": end_factor, "optimizer": optimizer}
+    state = load_checkpoint(run(registry, flags, {}, None, console).checkpoint)
+    lr_g = state["opt_g"]["param_groups"][0]["lr"]
+    assert lr_g == pytest.approx(2e-4 * expected_end, abs=1e-12)
+    assert ("betas" in state["opt_g"]["param_groups"][0]) == (optimizer == "adam")  # RMSprop has no betas
+
+
+def test_resume_mid_schedule_reproduces_the_run(registry, console, fast_flags, tmp_path, monkeypatch):
+    flags = {**fast_flags, "lr_schedule": "cosine"}
+    whole = run(registry, {**flags, "results_dir": str(tmp_path / "whole")}, {}, None, console)
+    _press_ctrl_c_at(4, monkeypatch)
+    first = run(registry, flags, {}, None, console)
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="cannot change .*steps"):  # the schedule was laid out over 12 steps
+        run(registry, {"steps": 20, "results_dir": flags["results_dir"]}, {}, first.run_id, console)
+    run(registry, {"results_dir": flags["results_dir"]}, {}, first.run_id, console)
+    whole_client = _client({"results_dir": str(tmp_path / "whole")})
+    # Ctrl-C logged a short interval at step 5; the intervals after step 6 are whole in both runs
+    resumed = [(step, value) for step, value in _history(_client(flags), first.run_id, "loss_d") if step > 6]
+    assert resumed == [(step, value) for step, value in _history(whole_client, whole.run_id, "loss_d") if step > 6]
+    assert [step for step, _ in resumed] == [9, 12]

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
-from ganbench import FeatureExtractorSpec, MetricInput, MetricSpec, hookimpl
+from ganbench import FeatureExtractorSpec, MetricInput, MetricSpec, ModelSpec, Regularizer, RegularizerSpec, hookimpl
 
 
 class PixelFeatures:
@@ -83,5 +83,41 @@ def ganbench_losses() -> list:
             "BCE that turns NaN after `after` steps (tests only).",
             lambda options: ExplodingLoss(options["after"]),
             options={"after": 10},
+        )
+    ]
+
+
+class RecordingRegularizer(Regularizer):
+    """Records how the engine calls a regularizer, and adds a penalty of ``weight`` (tests only)."""
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+        self.calls: list[tuple[str, int]] = []
+        self.step = -1
+
+    def penalty(self, critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        self.calls.append(("penalty", self.step))
+        return torch.tensor(self.weight)
+
+    def after_discriminator_step(self, discriminator: torch.nn.Module) -> None:
+        self.calls.append(("after_discriminator_step", self.step))
+
+    def set_progress(self, step: int, steps: int) -> None:
+        self.step = step
+
+
+def _refuses_spectral_norm(model: ModelSpec, options: dict) -> str | None:
+    return "it cannot train with spectral_norm on; set it off." if options.get("spectral_norm") else None
+
+
+@hookimpl
+def ganbench_regularizers() -> list[RegularizerSpec]:
+    return [
+        RegularizerSpec(
+            "record",
+            "Records the engine's calls (tests only).",
+            lambda options: RecordingRegularizer(options["weight"]),
+            options={"weight": 0.0},
+            conflicts=_refuses_spectral_norm,
         )
     ]

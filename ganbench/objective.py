@@ -1,0 +1,66 @@
+"""What a discriminator and a generator are trained against: a loss plus regularizers.
+
+Regularizers are plugins too. Each plugs into the discriminator's side of training through
+the few methods of ``Regularizer``, overriding only those that apply to it: a gradient
+penalty adds a ``penalty``, DiffAugment ``augment``s every image the discriminator sees,
+weight clipping acts ``after_discriminator_step``. The engine and the models call the
+``Objective``, never a particular regularizer, so a new one needs no change elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ganbench.specs import Loss
+
+Critic = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Regularizer:
+    """A regularizer of the discriminator; every method is a no-op until overridden."""
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """Transform a batch the discriminator is about to see (real or generated, in both steps).
+
+        It must be differentiable: the generator's gradient flows through it.
+        """
+        return images
+
+    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        """A term added to the discriminator's loss; ``real`` and ``fake`` are the augmented batches."""
+        return None
+
+    def after_discriminator_step(self, discriminator: nn.Module) -> None:
+        """Act on the discriminator's weights after each of its optimiser steps."""
+
+    def set_progress(self, step: int, steps: int) -> None:
+        """Told before every generator step how far the run is (for annealed regularizers)."""
+
+
+class Objective:
+    """A loss and the regularizers in the order given; what ``GAN`` methods are handed."""
+
+    def __init__(self, loss: Loss, regularizers: Sequence[Regularizer] = ()) -> None:
+        self.loss = loss
+        self.regularizers = list(regularizers)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        for regularizer in self.regularizers:
+            images = regularizer.augment(images)
+        return images
+
+    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        """The regularizers' penalties summed, or None when none adds one."""
+        terms = [term for reg in self.regularizers if (term := reg.penalty(critic, real, fake)) is not None]
+        return torch.stack(terms).sum() if terms else None
+
+    def after_discriminator_step(self, discriminator: nn.Module) -> None:
+        for regularizer in self.regularizers:
+            regularizer.after_discriminator_step(discriminator)
+
+    def set_progress(self, step: int, steps: int) -> None:
+        for regularizer in self.regularizers:
+            regularizer.set_progress(step, steps)
