@@ -1,4 +1,4 @@
-"""DCGAN and its class-conditional variant.
+"""DCGAN and its class-conditional variant, and the networks the other DCGAN-family models reuse.
 
 DCGAN: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks", ICLR 2016. Strided (transposed)
@@ -9,27 +9,74 @@ batch 128 in the paper.
 cDCGAN: the same networks conditioned on the class by label embedding: the embedding is
 appended to G's latent vector and, as an extra image channel, to D's input (the
 conditional DCGAN of the playing-cards study; Mirza & Osindero 2014 for conditioning).
+
+The discriminator's normalization is the option ``norm`` (it applies to every conv but the
+input layer, as in DCGAN):
+
+- ``batch``: BatchNorm2d, DCGAN's choice. It couples the samples of a batch, so a
+  per-sample gradient penalty (WGAN-GP) is not valid with it.
+- ``layer``: GroupNorm(1, C), i.e. layer norm over (C, H, W) of each sample with a
+  per-channel scale and shift. This is the layer norm of the WGAN-GP authors' code
+  (normalised over channels and pixels, affine per channel); ``nn.LayerNorm([C, H, W])``
+  would instead learn C*H*W scales tied to one resolution. Its scales start at 1 (the
+  N(1, 0.02) initialisation covers batch and instance norm).
+- ``instance``: InstanceNorm2d with a per-channel affine (per sample and channel).
+- ``none``: no normalization. Then, and only then, D's hidden convs have biases (as the
+  WGAN-GP authors' critic does): without a bias or a norm's shift anywhere, the critic
+  would be positively homogeneous, D(a*x) = a*D(x) for every a > 0.
+
+batch, layer and instance add 2*C parameters per normalised conv, so a critic with any of
+them has exactly the parameters of DCGAN's discriminator.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
+from optuna.distributions import FloatDistribution, IntDistribution
 from torch import nn
 
+from ganbench.errors import ConfigError
 from ganbench.hookspecs import hookimpl
 from ganbench.model import GAN
 from ganbench.nn import LabelMap, concat_label_embedding, normal_init
 from ganbench.specs import ModelRequest, ModelSpec
 
 PAPER_DEFAULTS = {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1}
-OPTIONS = {"width": 64, "embedding_dim": 50}
+OPTIONS = {"width": 64, "norm": "batch"}
+CONDITIONAL_OPTIONS = {**OPTIONS, "embedding_dim": 50}
+NORMS = ("batch", "layer", "instance", "none")
+
+# Search-space pieces the DCGAN family shares (keys are run-configuration fields).
+LEARNING_RATES = {"lr_g": FloatDistribution(1e-5, 1e-3, log=True), "lr_d": FloatDistribution(1e-5, 1e-3, log=True)}
+ADAM_BETA1 = {"beta1": FloatDistribution(0.0, 0.9)}
+SEARCH_SPACE = {**LEARNING_RATES, **ADAM_BETA1, "n_disc": IntDistribution(1, 3)}
 
 
 def _doublings(resolution: int) -> int:
     """Stride-2 layers between a 4x4 map and the image."""
     return int(math.log2(resolution // 4))
+
+
+def check_norm(norm: str, allowed: tuple[str, ...] = NORMS, model: str = "this model") -> str:
+    """``norm`` if ``allowed``, else a ConfigError that names the choices."""
+    if norm not in allowed:
+        raise ConfigError(f"model_options.norm = {norm!r} is invalid for {model}: use one of {', '.join(allowed)}.")
+    return norm
+
+
+def norm_layer(norm: str, channels: int) -> list[nn.Module]:
+    """The normalization layer ``norm`` for ``channels`` channels, as a list (empty for none)."""
+    if check_norm(norm) == "batch":
+        return [nn.BatchNorm2d(channels)]
+    if norm == "layer":
+        return [nn.GroupNorm(1, channels)]
+    if norm == "instance":
+        return [nn.InstanceNorm2d(channels, affine=True)]
+    return []
 
 
 class Generator(nn.Module):
@@ -58,19 +105,30 @@ class Generator(nn.Module):
         return self.net(z[:, :, None, None])
 
 
-class Discriminator(nn.Module):
-    """image -> k stride-2 convs (no batch norm on the first) -> a 4x4 conv to one logit."""
+def discriminator_trunk(c_in: int, resolution: int, width: int, norm: str) -> tuple[list[nn.Module], int]:
+    """D's conv layers from the image to a 4x4 map, and that map's channels.
 
-    def __init__(self, resolution: int, channels: int, width: int, label_map: LabelMap | None = None) -> None:
+    k stride-2 4x4 convs, width doubling from ``width``, LeakyReLU(0.2), ``norm`` on all but the first.
+    """
+    k = _doublings(resolution)
+    widths = [width * 2**i for i in range(k)]
+    bias = norm == "none"
+    layers: list[nn.Module] = [nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=bias), nn.LeakyReLU(0.2, True)]
+    for w_in, w_out in zip(widths, widths[1:], strict=False):
+        layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=bias), *norm_layer(norm, w_out), nn.LeakyReLU(0.2, True)]
+    return layers, widths[-1]
+
+
+class Discriminator(nn.Module):
+    """image -> the conv trunk -> a 4x4 conv to one raw logit (no sigmoid: the loss owns it)."""
+
+    def __init__(
+        self, resolution: int, channels: int, width: int, label_map: LabelMap | None = None, norm: str = "batch"
+    ) -> None:
         super().__init__()
-        k = _doublings(resolution)
-        widths = [width * 2**i for i in range(k)]
         c_in = channels + (1 if label_map is not None else 0)
-        layers: list[nn.Module] = [nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
-        for w_in, w_out in zip(widths, widths[1:], strict=False):
-            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
-        layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
-        self.net = nn.Sequential(*layers)
+        layers, c_out = discriminator_trunk(c_in, resolution, width, norm)
+        self.net = nn.Sequential(*layers, nn.Conv2d(c_out, 1, 4, 1, 0, bias=False))
         self.label_map = label_map
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -79,21 +137,34 @@ class Discriminator(nn.Module):
         return self.net(images).view(-1)
 
 
-def build_dcgan(request: ModelRequest) -> GAN:
-    width = request.options["width"]
+def resolve_options(request: ModelRequest, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The model's options: its declared defaults under what the request gives."""
+    return {**defaults, **request.options}
+
+
+def conditional_generator(request: ModelRequest, options: Mapping[str, Any]) -> Generator:
+    """cDCGAN's generator: the label's embedding (``embedding_dim``) appended to the latent."""
+    embedding = nn.Embedding(request.num_classes, options["embedding_dim"])
+    z_in = request.z_dim + options["embedding_dim"]
+    return Generator(z_in, request.resolution, request.channels, options["width"], embedding)
+
+
+def build_dcgan(request: ModelRequest, defaults: Mapping[str, Any] = OPTIONS) -> GAN:
+    options = resolve_options(request, defaults)
+    width, norm = options["width"], check_norm(options["norm"])
     generator = Generator(request.z_dim, request.resolution, request.channels, width)
-    discriminator = Discriminator(request.resolution, request.channels, width)
+    discriminator = Discriminator(request.resolution, request.channels, width, norm=norm)
     model = GAN(generator, discriminator, request.z_dim)
     normal_init(model)
     return model
 
 
 def build_cdcgan(request: ModelRequest) -> GAN:
-    width, embedding_dim = request.options["width"], request.options["embedding_dim"]
-    embedding = nn.Embedding(request.num_classes, embedding_dim)
-    generator = Generator(request.z_dim + embedding_dim, request.resolution, request.channels, width, embedding)
+    options = resolve_options(request, CONDITIONAL_OPTIONS)
+    generator = conditional_generator(request, options)
     label_map = LabelMap(request.num_classes, request.resolution)
-    discriminator = Discriminator(request.resolution, request.channels, width, label_map)
+    norm = check_norm(options["norm"])
+    discriminator = Discriminator(request.resolution, request.channels, options["width"], label_map, norm)
     model = GAN(generator, discriminator, request.z_dim, request.num_classes)
     normal_init(model)
     return model
@@ -108,8 +179,9 @@ def ganbench_models() -> list[ModelSpec]:
             build=build_dcgan,
             resolutions=(32, 64),
             defaults=PAPER_DEFAULTS,
-            options={"width": OPTIONS["width"]},
+            options=OPTIONS,
             citation="Radford, Metz & Chintala, ICLR 2016, arXiv:1511.06434",
+            search_space=SEARCH_SPACE,
         ),
         ModelSpec(
             name="cdcgan",
@@ -118,7 +190,8 @@ def ganbench_models() -> list[ModelSpec]:
             resolutions=(32, 64),
             conditional=True,
             defaults=PAPER_DEFAULTS,
-            options=OPTIONS,
+            options=CONDITIONAL_OPTIONS,
             citation="Radford et al. 2016 with label conditioning (Mirza & Osindero 2014, arXiv:1411.1784)",
+            search_space=SEARCH_SPACE,
         ),
     ]
