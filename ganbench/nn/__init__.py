@@ -1,6 +1,25 @@
 """Layers and initialisations that model plugins share."""
 
+from ganbench.nn.attention import SelfAttention
+from ganbench.nn.conditional_norm import ConditionalBatchNorm2d
 from ganbench.nn.conditioning import LabelMap, concat_label_embedding
-from ganbench.nn.init import normal_init
+from ganbench.nn.init import normal_init, xavier_init
+from ganbench.nn.projection import ProjectionHead
+from ganbench.nn.resnet import DownBlock, ResNetDiscriminator, ResNetGenerator, UpBlock, attention_resolutions
+from ganbench.nn.spectral import spectral_norm_all
 
-__all__ = ["LabelMap", "concat_label_embedding", "normal_init"]
+__all__ = [
+    "ConditionalBatchNorm2d",
+    "DownBlock",
+    "LabelMap",
+    "ProjectionHead",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
+    "SelfAttention",
+    "UpBlock",
+    "attention_resolutions",
+    "concat_label_embedding",
+    "normal_init",
+    "spectral_norm_all",
+    "xavier_init",
+]
