@@ -116,9 +116,11 @@ def plugins(verbose: bool) -> None:
             if verbose:
                 details = {
                     key: getattr(entry.spec, key)
-                    for key in ("options", "defaults", "resolutions", "citation")
+                    for key in ("conditional", "options", "defaults", "resolutions", "citation")
                     if getattr(entry.spec, key, None)
                 }
+                if getattr(entry.spec, "search_space", None):
+                    details["searches"] = ", ".join(entry.spec.search_space)
                 description += "".join(f"\n  {key}: {value}" for key, value in details.items())
             table.add_row(name, description, entry.source)
         console.print(table)

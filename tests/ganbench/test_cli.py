@@ -65,8 +65,12 @@ def test_plugins_lists_every_kind_and_its_source(tmp_path):
         "is",
         "inception-v3-compat",
         "pixel-fid",
+        *("wgan", "wgan-gp", "acgan", "sngan", "sagan", "cgan-pd"),
+        *("wasserstein", "hinge", "lsgan", "gp", "r1", "clip", "diffaugment", "instance-noise"),
     ):
-        assert name in result.stdout
+        assert f" {name} " in result.stdout
+    titles = [line.strip() for line in result.stdout.splitlines() if line[:1].isalpha()]
+    assert titles == ["models", "datasets", "losses", "regularizers", "feature extractors", "metrics"]
     assert "ganbench_plugins.dcgan" in result.stdout and "ganbench-test-plugin 0.0" in result.stdout
 
 

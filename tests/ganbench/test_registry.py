@@ -72,3 +72,11 @@ def test_a_dataset_plugin_registers_alongside(tmp_path: Path):
     registry = build_registry(extra_plugins=(DataPlugin(),))
     assert registry.get("dataset", "extra-data").description == "test data"
     assert "shapes" in registry.names("dataset")
+
+
+def test_every_installed_component_describes_itself_in_one_line():
+    registry = build_registry()
+    for kind in ("model", "dataset", "loss", "regularizer", "feature extractor", "metric"):
+        for name, entry in registry.entries(kind).items():
+            description = entry.spec.description
+            assert description and "\n" not in description and len(description) <= 200, (kind, name)
