@@ -155,7 +155,8 @@ class ExtractorRequest:
     ``weights`` is the user's explicit weights file (None: the plugin resolves its own).
     ``training_set`` is the run's training split and ``training_key`` what identifies it
     (dataset, split, resolution, options, data dir), for extractors trained on the domain
-    (e.g. a proxy classifier) and cached by that key; ``seed`` fixes such training.
+    (e.g. a proxy classifier) and cached by that key; ``seed`` is the run's seed (an
+    extractor shared across runs should train from a fixed seed of its own instead).
     """
 
     device: torch.device

@@ -19,17 +19,17 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from torch.optim.lr_scheduler import LRScheduler
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganbench import __version__
 from ganbench.assembly import Components, memory_format
 from ganbench.checkpoint import save_checkpoint
-from ganbench.config import RunConfig, as_dict, lr_end_factor
+from ganbench.config import RunConfig, as_dict
 from ganbench.data import real_batches
 from ganbench.errors import GanbenchError, TrainingDiverged
 from ganbench.evaluation import MetricResult
 from ganbench.model import GAN
+from ganbench.optim import build_optimizer, build_schedule
 from ganbench.plots import save_curves, save_grid
 from ganbench.tracking import Tracker
 
@@ -325,24 +325,6 @@ class Trainer:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
-
-
-def build_optimizer(network: torch.nn.Module, lr: float, config: RunConfig) -> torch.optim.Optimizer:
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(network.parameters(), lr=lr)
-    return torch.optim.Adam(network.parameters(), lr=lr, betas=(config.beta1, config.beta2))
-
-
-def build_schedule(optimizer: torch.optim.Optimizer, config: RunConfig) -> LRScheduler:
-    """The learning rate over the run's generator steps, from its first value to ``lr_end_factor`` of it."""
-    schedules = torch.optim.lr_scheduler
-    end = lr_end_factor(config)
-    if config.lr_schedule == "linear":
-        return schedules.LinearLR(optimizer, start_factor=1.0, end_factor=end, total_iters=config.steps)
-    if config.lr_schedule == "cosine":
-        (base_lr,) = {group["lr"] for group in optimizer.param_groups}
-        return schedules.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=base_lr * end)
-    return schedules.ExponentialLR(optimizer, gamma=end ** (1 / config.steps))
 
 
 def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:

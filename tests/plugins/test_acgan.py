@@ -6,7 +6,7 @@ from ganbench import ModelRequest, Objective
 from ganbench.errors import ConfigError
 from ganbench_plugins import acgan
 from ganbench_plugins.bce import BCELoss
-from tests.plugins.test_dcgan import (
+from tests.support.models import (
     check_generate_and_discriminate,
     check_spec,
     check_training,
@@ -102,7 +102,7 @@ def test_gradients_reach_both_heads():
 
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_training_steps(resolution):
-    check_training(SPEC, resolution)
+    check_training(SPEC, tiny_request(SPEC, resolution))
 
 
 def test_a_negative_class_weight_is_a_config_error():

@@ -2,9 +2,17 @@ import pytest
 import torch
 
 from ganbench_plugins import cgan_pd, sngan
-from tests.ganbench.nn.test_spectral import check_spectral_norms
-from tests.plugins.test_dcgan import check_generate_and_discriminate, check_spec, count, one_thread
-from tests.plugins.test_sngan import full_size, is_normalised, small_request, train
+from tests.support.models import (
+    check_generate_and_discriminate,
+    check_spec,
+    check_spectral_norms,
+    check_training,
+    count,
+    full_size,
+    is_normalised,
+    one_thread,
+    small_request,
+)
 
 SPEC = cgan_pd.ganbench_models()[0]
 
@@ -32,7 +40,7 @@ def test_shapes(resolution, channels):
 # D's normalised layers: SNGAN's ResNet D (11 at 32 px, 14 at 64 px) and the label embedding.
 @pytest.mark.parametrize(("resolution", "normalised"), [(32, 12), (64, 15)])
 def test_training_steps_keep_the_discriminator_spectrally_normalised(resolution, normalised):
-    model = train(SPEC, resolution)
+    model = check_training(SPEC, small_request(SPEC, resolution))
     check_spectral_norms(model.discriminator, normalised)
     assert is_normalised(model.discriminator.head.embedding)
     assert not any(is_normalised(layer) for layer in model.generator.modules())
@@ -48,7 +56,7 @@ def test_the_label_conditions_both_networks():
     # the projection's label embedding is random from the start
     logits = model.discriminate(images, labels)
     assert len(set(logits.tolist())) == 3
-    trained = train(SPEC, 32)
+    trained = check_training(SPEC, small_request(SPEC, 32))
     images = trained.sample(z, labels)
     assert not (torch.allclose(images[0], images[1]) and torch.allclose(images[1], images[2]))
 

@@ -1,159 +1,17 @@
-"""DCGAN and cDCGAN, and the checks every DCGAN-family model's tests share (imported by test_wgan, test_acgan)."""
+"""DCGAN and cDCGAN."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import pluggy
 import pytest
 import torch
-from optuna.distributions import BaseDistribution, CategoricalDistribution
 
-from ganbench import GAN, ModelRequest, ModelSpec, Objective, hookspecs
-from ganbench.assembly import build_objective
-from ganbench.config import DEFAULTS, FIELDS, RunConfig
+from ganbench import ModelRequest
 from ganbench.errors import ConfigError
-from ganbench.registry import Registry
-from ganbench_plugins import bce, clip, dcgan, gradient_penalty, losses
+from ganbench_plugins import dcgan
 from ganbench_plugins.dcgan import Discriminator, build_cdcgan, build_dcgan
+from tests.support.models import check_generate_and_discriminate, check_spec, check_training, count, tiny_request
 
 SPECS = {spec.name: spec for spec in dcgan.ganbench_models()}
-
-
-# --------------------------------------------------------------------------- shared checks
-
-
-def count(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def paper_objective(spec: ModelSpec) -> Objective:
-    """The loss and regularizers of the model's paper defaults, built as the engine builds them.
-
-    Only the loss and regularizer plugins are registered: loading every installed plugin takes seconds.
-    """
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    for plugin in (bce, losses, clip, gradient_penalty):
-        manager.register(plugin)
-    settings = {key: value for key, value in spec.defaults.items() if key in ("loss", "reg", "reg_options")}
-    return build_objective(RunConfig(**settings), Registry(manager, {}))
-
-
-def tiny_request(spec: ModelSpec, resolution: int, channels: int = 3, **options) -> ModelRequest:
-    """A small, fast model: width 4, latent 8, 3 classes when conditional."""
-    merged = {**spec.options, "width": 4, "embedding_dim": 5, **options}
-    known = {key: value for key, value in merged.items() if key in spec.options}
-    return ModelRequest(resolution, channels, 3 if spec.conditional else 0, 8, known)
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from a second thread, and lose much when the other core is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def check_generate_and_discriminate(model: GAN, resolution: int, channels: int) -> None:
-    labels = model.sample_labels(5)
-    with one_thread():
-        images = model.generate(torch.randn(5, model.z_dim), labels)
-    assert images.shape == (5, channels, resolution, resolution)
-    assert images.abs().max() <= 1  # tanh output
-    assert model.discriminate(images, labels).shape == (5,)
-
-
-def _optimizers(model: GAN, defaults) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-    """The engine's optimizers as the model's paper defaults configure them."""
-
-    def make(network: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-        if defaults.get("optimizer", DEFAULTS.optimizer) == "rmsprop":
-            return torch.optim.RMSprop(network.parameters(), lr)
-        betas = (defaults.get("beta1", DEFAULTS.beta1), defaults.get("beta2", DEFAULTS.beta2))
-        return torch.optim.Adam(network.parameters(), lr, betas=betas)
-
-    return make(model.generator, defaults["lr_g"]), make(model.discriminator, defaults["lr_d"])
-
-
-def _all_have_gradients(module: torch.nn.Module, nonzero: bool = True) -> bool:
-    return all(p.grad is not None and (p.grad.abs().sum() > 0 or not nonzero) for p in module.parameters())
-
-
-def check_training(spec: ModelSpec, resolution: int, steps: int = 2, **options) -> GAN:
-    """A tiny model trained ``steps`` generator steps the way the engine does, with the paper's objective,
-    optimizer and n_disc; the trained model.
-
-    Every D step reaches every D parameter and none of G's (the generated batch is detached);
-    every G step gives gradients to every G parameter; both networks' weights move. Only the
-    first D step must give every D gradient a nonzero value: in a critic whose weights are
-    clipped to 0.01 the biases dominate, every sample then takes the same LeakyReLU slopes,
-    and the Wasserstein loss's gradient of a bias cancels exactly between real and fake.
-    """
-    model = spec.build(tiny_request(spec, resolution, **options))
-    with one_thread():
-        _train(model, spec, resolution, steps)
-    return model
-
-
-def _train(model: GAN, spec: ModelSpec, resolution: int, steps: int) -> None:
-    torch.manual_seed(0)
-    objective = paper_objective(spec)
-    g_optimizer, d_optimizer = _optimizers(model, spec.defaults)
-    initial = {name: p.detach().clone() for name, p in model.named_parameters()}
-    for step in range(steps):
-        for d_step in range(spec.defaults["n_disc"]):
-            real = torch.rand(4, 3, resolution, resolution) * 2 - 1
-            labels = model.sample_labels(4)
-            model.zero_grad(set_to_none=True)
-            d_loss = model.discriminator_loss(real, labels, objective)
-            assert torch.isfinite(d_loss)
-            d_loss.backward()
-            assert _all_have_gradients(model.discriminator, nonzero=step == d_step == 0)
-            assert all(p.grad is None for p in model.generator.parameters())  # D's step does not train G
-            d_optimizer.step()
-            objective.after_discriminator_step(model.discriminator)
-        model.zero_grad(set_to_none=True)
-        g_loss = model.generator_loss(4, labels, objective)
-        assert torch.isfinite(g_loss)
-        g_loss.backward()
-        assert _all_have_gradients(model.generator)
-        g_optimizer.step()  # G's optimizer holds only G's parameters
-    assert all(not torch.equal(p, initial[name]) for name, p in model.named_parameters())
-
-
-def _contains(distribution: BaseDistribution, value) -> bool:
-    if isinstance(distribution, CategoricalDistribution):
-        return value in distribution.choices
-    return distribution.low <= value <= distribution.high
-
-
-def check_spec(spec: ModelSpec) -> None:
-    """The declarations every model makes, and a search space whose keys name real settings holding the defaults."""
-    assert spec.resolutions == (32, 64) and spec.channels == (1, 3)
-    assert spec.description and "\n" not in spec.description and spec.citation
-    assert set(spec.defaults) <= set(FIELDS)
-    assert spec.search_space
-    for key, distribution in spec.search_space.items():
-        assert isinstance(distribution, BaseDistribution), key
-        field, _, rest = key.partition(".")
-        assert field in FIELDS, key
-        if field == "model_options":
-            default = spec.options[rest]
-        elif field == "reg_options":
-            assert rest.partition(".")[0] in spec.defaults["reg"], key
-            default = spec.defaults["reg_options"][rest]
-        else:
-            assert not rest, key
-            default = spec.defaults.get(field, getattr(DEFAULTS, field))
-        assert _contains(distribution, default), f"{key}: the default {default} lies outside {distribution}"
-
-
-# --------------------------------------------------------------------------- dcgan, cdcgan
 
 
 # Expected counts, by hand from the architecture (bias-free convs, batch norm affine = 2 per channel):
@@ -221,7 +79,7 @@ def test_an_unknown_normalization_is_a_config_error():
 @pytest.mark.parametrize("name", ["dcgan", "cdcgan"])
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_training_steps(name, resolution):
-    check_training(SPECS[name], resolution)
+    check_training(SPECS[name], tiny_request(SPECS[name], resolution))
 
 
 @pytest.mark.parametrize("name", ["dcgan", "cdcgan"])

@@ -1,63 +1,24 @@
-"""SNGAN, and what the tests of the other ResNet-family models share (imported by test_cgan_pd, test_sagan)."""
+"""SNGAN."""
 
 from __future__ import annotations
 
 import pytest
-import torch
-from torch.nn.utils import parametrize
 
-from ganbench import GAN, ModelRequest, ModelSpec
 from ganbench.errors import ConfigError
-from ganbench.nn import SelfAttention
 from ganbench_plugins import sngan
-from tests.ganbench.nn.test_spectral import check_spectral_norms
-from tests.plugins.test_dcgan import (
-    _train,
+from tests.support.models import (
     check_generate_and_discriminate,
     check_spec,
+    check_spectral_norms,
+    check_training,
     count,
+    full_size,
+    is_normalised,
     one_thread,
-    tiny_request,
+    small_request,
 )
 
 SPEC = sngan.ganbench_models()[0]
-
-
-def small_request(spec: ModelSpec, resolution: int, channels: int = 3, **options) -> ModelRequest:
-    """``tiny_request`` at width 8: D's blocks 8 channels, G's 16 (self-attention needs a multiple of 8)."""
-    return tiny_request(spec, resolution, channels, width=8, **options)
-
-
-def train(spec: ModelSpec, resolution: int, **options) -> GAN:
-    """``check_training``'s steps on a ``small_request`` model set up so that its first D step moves every weight.
-
-    - D's logit has a bias (as in the reference code). With the hinge loss its gradient is
-      (fake logits inside the margin - real logits inside it) / N: exactly 0 while every
-      logit lies in the margin, as it may at initialisation. Started at -20 it puts every
-      fake logit beyond the margin: D's first step learns from the real batch alone.
-    - A self-attention block's gamma starts at 0, which zeroes the gradients of its convs;
-      it starts at 0.1 here.
-    """
-    with one_thread():
-        torch.manual_seed(0)
-        model = spec.build(small_request(spec, resolution, **options))
-        head = model.discriminator.head.linear if hasattr(model.discriminator, "head") else model.discriminator.net[-1]
-        with torch.no_grad():
-            head.bias.fill_(-20.0)
-            for block in model.modules():
-                if isinstance(block, SelfAttention):
-                    block.gamma.fill_(0.1)
-        _train(model, spec, resolution, steps=2)
-    return model
-
-
-def is_normalised(layer: torch.nn.Module) -> bool:
-    return parametrize.is_parametrized(layer, "weight")
-
-
-def full_size(spec: ModelSpec, resolution: int, **options) -> ModelRequest:
-    """The paper's network: default options, z 128, RGB, 10 classes when conditional."""
-    return ModelRequest(resolution, 3, 10 if spec.conditional else 0, 128, {**spec.options, **options})
 
 
 # By hand: z 128, RGB, every conv and linear layer with a bias, batch norm 2 parameters per channel.
@@ -102,15 +63,22 @@ def test_shapes(arch, resolution, channels):
 # Spectrally normalised layers of D: ResNet, 3 convs in each block with a 1x1 shortcut (the optimized
 # and down-blocks), 2 in the others, and the linear layer: 3 + 3 + 2 + 2 + 1 = 11 at 32 px, 14 at 64 px;
 # CNN, 7 convs and the linear layer.
-@pytest.mark.parametrize(("arch", "resolution", "normalised"), [("resnet", 32, 11), ("resnet", 64, 14), ("cnn", 32, 8)])
-def test_training_steps_keep_the_discriminator_spectrally_normalised(arch, resolution, normalised):
-    model = train(SPEC, resolution, arch=arch)
+# Generator steps (of n_disc = 5 D steps each): enough for every weight to move, with one to spare.
+# D's output bias has an exactly zero gradient while every logit is inside the hinge's margin (see
+# check_training): from seed 0, the 32 px ResNet's fake logits start near +8 and the first crosses -1
+# in the 9th step; the 32 px CNN's in the 3rd, the 64 px CNN's in the 2nd.
+@pytest.mark.parametrize(
+    ("arch", "resolution", "normalised", "steps"),
+    [("resnet", 32, 11, 10), ("resnet", 64, 14, 2), ("cnn", 32, 8, 4)],
+)
+def test_training_steps_keep_the_discriminator_spectrally_normalised(arch, resolution, normalised, steps):
+    model = check_training(SPEC, small_request(SPEC, resolution, arch=arch), steps)
     check_spectral_norms(model.discriminator, normalised)
     assert not any(is_normalised(layer) for layer in model.generator.modules())
 
 
-def test_training_steps_cnn_64():
-    train(SPEC, 64, arch="cnn")
+def test_training_steps_cnn_64():  # steps: see above
+    check_training(SPEC, small_request(SPEC, 64, arch="cnn"), steps=3)
 
 
 @pytest.mark.parametrize("arch", ["resnet", "cnn"])

@@ -4,7 +4,7 @@ import torch
 from ganbench import ModelRequest
 from ganbench.errors import ConfigError
 from ganbench_plugins import wgan
-from tests.plugins.test_dcgan import check_generate_and_discriminate, check_spec, check_training, count, tiny_request
+from tests.support.models import check_generate_and_discriminate, check_spec, check_training, count, tiny_request
 
 SPECS = {spec.name: spec for spec in wgan.ganbench_models()}
 NORM_LAYERS = (torch.nn.BatchNorm2d, torch.nn.GroupNorm, torch.nn.InstanceNorm2d)
@@ -48,16 +48,16 @@ def test_wgan_gp_refuses_batch_norm_and_takes_layer_norm():
 @pytest.mark.parametrize("name", ["wgan", "wgan-gp"])
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_training_steps(name, resolution):
-    check_training(SPECS[name], resolution)
+    check_training(SPECS[name], tiny_request(SPECS[name], resolution))
 
 
 @pytest.mark.parametrize("norm", ["layer", "instance"])
 def test_the_gradient_penalty_trains_through_every_per_sample_norm(norm):
-    check_training(SPECS["wgan-gp"], 32, steps=1, norm=norm)
+    check_training(SPECS["wgan-gp"], tiny_request(SPECS["wgan-gp"], 32, norm=norm), steps=1)
 
 
 def test_the_clipped_critic_stays_clipped():
-    model = check_training(SPECS["wgan"], 32, steps=1)
+    model = check_training(SPECS["wgan"], tiny_request(SPECS["wgan"], 32), steps=1)
     assert max(p.abs().max() for p in model.discriminator.parameters()) <= 0.01
 
 

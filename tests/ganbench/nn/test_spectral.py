@@ -1,4 +1,4 @@
-"""spectral_norm_all, and the check the model tests share: every normalised weight has spectral norm near 1."""
+"""spectral_norm_all."""
 
 from __future__ import annotations
 
@@ -7,38 +7,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ganbench.nn import ConditionalBatchNorm2d, spectral_norm_all
-
-
-def singular_values(module: nn.Module, power_iterations: int = 0) -> list[float]:
-    """The largest singular value of every spectrally normalised weight, as its layer uses it.
-
-    The weight is reshaped to the matrix the parametrization normalises: the dimension it
-    names (1 for a transposed conv, else 0) first, the rest flattened. In train mode every
-    read of a normalised weight is one more power iteration: ``power_iterations`` reads
-    come first, as that many more forward passes would.
-    """
-    values = []
-    with torch.no_grad():
-        for layer in module.modules():
-            if parametrize.is_parametrized(layer, "weight"):
-                for _ in range(power_iterations):
-                    _ = layer.weight
-                dim = layer.parametrizations.weight[0].dim
-                matrix = layer.weight.movedim(dim, 0).flatten(1)
-                values.append(torch.linalg.matrix_norm(matrix, ord=2).item())
-    return values
-
-
-def check_spectral_norms(module: nn.Module, expected_layers: int) -> None:
-    """``module`` has ``expected_layers`` normalised weights, each with spectral norm within 0.1 of 1.
-
-    Five more power iterations in train mode come first: one iteration per step lags behind
-    weights that Adam moves fast relative to their size, as it moves N(0, 0.02) ones (by up
-    to 15% after ten steps of SNGAN's CNN discriminator).
-    """
-    values = singular_values(module.train(), power_iterations=5)
-    assert len(values) == expected_layers
-    assert all(abs(value - 1) < 0.1 for value in values), values
+from tests.support.models import check_spectral_norms
 
 
 class Mixed(nn.Module):
