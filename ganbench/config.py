@@ -328,7 +328,12 @@ def _validate_against_plugins(config: RunConfig, registry: Any) -> None:
     dataset = registry.get("dataset", config.dataset)
     loss = registry.get("loss", config.loss)
     for metric in config.metrics:
-        registry.get("metric", metric)
+        extractor = registry.get("feature extractor", registry.get("metric", metric).extractor)
+        if extractor.needs_labels and not dataset.labelled:
+            raise ConfigError(
+                f"The metric {metric} reads the {extractor.name} extractor, which learns from the training "
+                f"split's labels, but {config.dataset} has none. Choose label-free metrics (e.g. --metrics fid,kid)."
+            )
     if config.resolution not in model.resolutions:
         allowed = ", ".join(map(str, model.resolutions))
         raise ConfigError(

@@ -184,9 +184,12 @@ class FeatureExtractor(Protocol):
 
 @dataclass(frozen=True)
 class FeatureExtractorSpec:
+    """A feature extractor; ``needs_labels`` when it learns from the training split's labels."""
+
     name: str
     description: str
     build: Callable[[ExtractorRequest], FeatureExtractor]
+    needs_labels: bool = False
 
 
 @dataclass(frozen=True)

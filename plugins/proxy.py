@@ -386,6 +386,7 @@ def ganbench_feature_extractors() -> list[FeatureExtractorSpec]:
             description="A small CNN classifier trained on the run's labelled training split (cached; fast on a CPU): "
             f"'{FEATURES}' (128-d) and '{LOGITS}'.",
             build=build_extractor,
+            needs_labels=True,
         )
     ]
 

@@ -89,16 +89,24 @@ def test_model_options_are_checked_and_typed(paper_registry):
         resolve_config(paper_registry, {}, {"model": "paper-model", "model_options": {"width": "wide"}})
 
 
+class _Unlabelled:
+    @hookimpl
+    def ganbench_datasets(self):
+        from ganbench import DatasetSpec
+
+        return [DatasetSpec("unlabelled", "no labels", build=lambda request: None, labelled=False)]
+
+
 def test_conditional_model_on_unlabelled_data_is_refused():
-    from ganbench import DatasetSpec
-
-    class Unlabelled:
-        @hookimpl
-        def ganbench_datasets(self):
-            return [DatasetSpec("unlabelled", "no labels", build=lambda request: None, labelled=False)]
-
     with pytest.raises(ConfigError, match="cdcgan is class-conditional but unlabelled has no labels"):
-        resolve_config(build_registry(extra_plugins=(Unlabelled(),)), {}, {"model": "cdcgan", "dataset": "unlabelled"})
+        resolve_config(build_registry(extra_plugins=(_Unlabelled(),)), {}, {"model": "cdcgan", "dataset": "unlabelled"})
+
+
+def test_a_metric_whose_extractor_learns_from_labels_needs_a_labelled_dataset():
+    registry = build_registry(extra_plugins=(_Unlabelled(),))
+    with pytest.raises(ConfigError, match="proxy-fid reads the proxy extractor, which learns from the training split's"):
+        resolve_config(registry, {}, {"dataset": "unlabelled", "metrics": ["fid", "proxy-fid"]})
+    assert resolve_config(registry, {}, {"dataset": "unlabelled", "metrics": ["fid"]}).config.metrics == ["fid"]
 
 
 def test_bad_config_files_are_clear_errors(tmp_path: Path):
