@@ -24,7 +24,6 @@ from torch import nn
 from ganbench.errors import ConfigError
 from ganbench.hookspecs import hookimpl
 from ganbench.model import GAN
-from ganbench.nn import normal_init
 from ganbench.objective import Objective
 from ganbench.specs import ModelRequest, ModelSpec
 from ganbench_plugins.dcgan import (
@@ -34,6 +33,7 @@ from ganbench_plugins.dcgan import (
     PAPER_DEFAULTS,
     check_norm,
     conditional_generator,
+    initialise,
     discriminator_trunk,
     resolve_options,
 )
@@ -104,9 +104,7 @@ def build_acgan(request: ModelRequest) -> ACGAN:
         request.resolution, request.channels, options["width"], request.num_classes, check_norm(options["norm"])
     )
     generator = conditional_generator(request, options)
-    model = ACGAN(generator, discriminator, request.z_dim, request.num_classes, class_weight)
-    normal_init(model)
-    return model
+    return initialise(ACGAN(generator, discriminator, request.z_dim, request.num_classes, class_weight), options)
 
 
 @hookimpl

@@ -26,7 +26,9 @@ input layer, as in DCGAN):
   would be positively homogeneous, D(a*x) = a*D(x) for every a > 0.
 
 batch, layer and instance add 2*C parameters per normalised conv, so a critic with any of
-them has exactly the parameters of DCGAN's discriminator.
+them has exactly the parameters of DCGAN's discriminator. The option ``spectral_norm``
+(off by default) wraps every layer of D in spectral normalization (Miyato et al. 2018), on
+top of ``norm``.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ from torch import nn
 from ganbench.errors import ConfigError
 from ganbench.hookspecs import hookimpl
 from ganbench.model import GAN
-from ganbench.nn import LabelMap, concat_label_embedding, normal_init
+from ganbench.nn import LabelMap, concat_label_embedding, normal_init, spectral_norm_all
 from ganbench.specs import ModelRequest, ModelSpec
 
 PAPER_DEFAULTS = {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1}
-OPTIONS = {"width": 64, "norm": "batch"}
+OPTIONS = {"width": 64, "norm": "batch", "spectral_norm": False}
 CONDITIONAL_OPTIONS = {**OPTIONS, "embedding_dim": 50}
 NORMS = ("batch", "layer", "instance", "none")
 
@@ -149,14 +151,20 @@ def conditional_generator(request: ModelRequest, options: Mapping[str, Any]) -> 
     return Generator(z_in, request.resolution, request.channels, options["width"], embedding)
 
 
+def initialise(model: GAN, options: Mapping[str, Any]) -> GAN:
+    """DCGAN's N(0, 0.02) initialisation, then spectral norm on D when the options ask for it."""
+    normal_init(model)
+    if options["spectral_norm"]:
+        spectral_norm_all(model.discriminator)
+    return model
+
+
 def build_dcgan(request: ModelRequest, defaults: Mapping[str, Any] = OPTIONS) -> GAN:
     options = resolve_options(request, defaults)
     width, norm = options["width"], check_norm(options["norm"])
     generator = Generator(request.z_dim, request.resolution, request.channels, width)
     discriminator = Discriminator(request.resolution, request.channels, width, norm=norm)
-    model = GAN(generator, discriminator, request.z_dim)
-    normal_init(model)
-    return model
+    return initialise(GAN(generator, discriminator, request.z_dim), options)
 
 
 def build_cdcgan(request: ModelRequest) -> GAN:
@@ -165,9 +173,7 @@ def build_cdcgan(request: ModelRequest) -> GAN:
     label_map = LabelMap(request.num_classes, request.resolution)
     norm = check_norm(options["norm"])
     discriminator = Discriminator(request.resolution, request.channels, options["width"], label_map, norm)
-    model = GAN(generator, discriminator, request.z_dim, request.num_classes)
-    normal_init(model)
-    return model
+    return initialise(GAN(generator, discriminator, request.z_dim, request.num_classes), options)
 
 
 @hookimpl

@@ -31,7 +31,7 @@ from ganbench.model import GAN
 from ganbench.specs import ModelRequest, ModelSpec
 from ganbench_plugins.dcgan import ADAM_BETA1, LEARNING_RATES, build_dcgan, check_norm, resolve_options
 
-OPTIONS = {"width": 64, "norm": "none"}
+OPTIONS = {"width": 64, "norm": "none", "spectral_norm": False}
 GP_NORMS = ("none", "layer", "instance")
 
 WGAN_DEFAULTS = {

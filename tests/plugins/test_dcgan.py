@@ -9,7 +9,15 @@ from ganbench import ModelRequest
 from ganbench.errors import ConfigError
 from ganbench_plugins import dcgan
 from ganbench_plugins.dcgan import Discriminator, build_cdcgan, build_dcgan
-from tests.support.models import check_generate_and_discriminate, check_spec, check_training, count, tiny_request
+from tests.support.models import (
+    check_generate_and_discriminate,
+    check_spectral_norms,
+    check_spec,
+    check_training,
+    count,
+    is_normalised,
+    tiny_request,
+)
 
 SPECS = {spec.name: spec for spec in dcgan.ganbench_models()}
 
@@ -95,3 +103,22 @@ def test_with_generator_swaps_only_the_generator():
     assert model.generator is not other  # the original is untouched
     z = torch.randn(2, 16)
     assert torch.equal(view.sample(z), other.eval()(z))
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cdcgan"])
+def test_spectral_norm_option_normalises_every_discriminator_layer_and_keeps_the_parameters(name):
+    spec = SPECS[name]
+    plain = spec.build(tiny_request(spec, 32))
+    normalised = check_training(spec, tiny_request(spec, 32, spectral_norm=True), steps=3)
+    assert count(normalised.discriminator) == count(plain.discriminator)  # the parametrization keeps the weight
+    # DCGAN's D at 32 px: 3 stride-2 convs and the 4x4 output conv (cdcgan's label map is an embedding: one more)
+    check_spectral_norms(normalised.discriminator, expected_layers=4 + spec.conditional)
+    assert not any(is_normalised(layer) for layer in normalised.generator.modules())
+
+
+def test_weight_clipping_is_refused_on_a_spectrally_normalised_critic():
+    from ganbench.config import resolve_config
+    from ganbench.registry import default_registry
+
+    with pytest.raises(ConfigError, match="clip cannot train wgan as configured: .*spectral_norm=false"):
+        resolve_config(default_registry(), {}, {"model": "wgan", "model_options": {"spectral_norm": True}})
