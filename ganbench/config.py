@@ -83,7 +83,8 @@ class RunConfig:
     lr_g: float = _option(2e-4, "Generator learning rate.", _positive)
     lr_d: float = _option(2e-4, "Discriminator learning rate.", _positive)
     lr_schedule: str = _option(
-        "constant", "Learning-rate schedule of both networks over the run: " + ", ".join(LR_SCHEDULES) + ".",
+        "constant",
+        "Learning-rate schedule of both networks over the run: " + ", ".join(LR_SCHEDULES) + ".",
         _one_of(LR_SCHEDULES),
     )
     lr_end_factor: float | None = _option(

@@ -92,6 +92,16 @@ def generate(model: GAN, n: int, batch_size: int, seed: int) -> Iterator[tuple[t
         yield model.sample(z, labels).cpu(), None if labels is None else labels.cpu()
 
 
+def _keeping_labels(
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor | None]], labels: list[torch.Tensor]
+) -> Iterator[torch.Tensor]:
+    """The images of ``batches``; their labels, when there are any, are appended to ``labels``."""
+    for images, batch_labels in batches:
+        if batch_labels is not None:
+            labels.append(batch_labels)
+        yield images
+
+
 class Evaluator:
     """Computes the configured metrics of a model against one reference split."""
 
@@ -143,14 +153,8 @@ class Evaluator:
         for name in dict.fromkeys(spec.extractor for spec in self.metrics):
             extractor = self.extractor(name)
             requested: list[torch.Tensor] = []
-
-            def images() -> Iterator[torch.Tensor]:
-                for batch, labels in generate(model, self.n_generated, batch_size, self.seed):
-                    if labels is not None:
-                        requested.append(labels)
-                    yield batch
-
-            fake = extract(extractor, images(), progress)
+            generated = generate(model, self.n_generated, batch_size, self.seed)
+            fake = extract(extractor, _keeping_labels(generated, requested), progress)
             fake_labels = torch.cat(requested) if requested else None
             real = (
                 self.reference_features(extractor, progress)

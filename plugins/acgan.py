@@ -33,8 +33,8 @@ from ganbench_plugins.dcgan import (
     PAPER_DEFAULTS,
     check_norm,
     conditional_generator,
-    initialise,
     discriminator_trunk,
+    initialise,
     resolve_options,
 )
 

@@ -104,7 +104,9 @@ def test_conditional_model_on_unlabelled_data_is_refused():
 
 def test_a_metric_whose_extractor_learns_from_labels_needs_a_labelled_dataset():
     registry = build_registry(extra_plugins=(_Unlabelled(),))
-    with pytest.raises(ConfigError, match="proxy-fid reads the proxy extractor, which learns from the training split's"):
+    with pytest.raises(
+        ConfigError, match="proxy-fid reads the proxy extractor, which learns from the training split's"
+    ):
         resolve_config(registry, {}, {"dataset": "unlabelled", "metrics": ["fid", "proxy-fid"]})
     assert resolve_config(registry, {}, {"dataset": "unlabelled", "metrics": ["fid"]}).config.metrics == ["fid"]
 

@@ -198,7 +198,9 @@ def test_regularizers_act_at_every_discriminator_step(registry, console, fast_fl
     plain = run(registry, {**flags, "results_dir": str(tmp_path / "plain")}, {}, None, console)
     penalised = run(registry, {**flags, "reg_options": {"record.weight": 1.0}}, {}, None, console)
     (recorder,) = built[1:]
-    assert recorder.calls == [(call, step) for step in range(3) for _ in range(2) for call in ("penalty", "after_discriminator_step")]
+    assert recorder.calls == [
+        (call, step) for step in range(3) for _ in range(2) for call in ("penalty", "after_discriminator_step")
+    ]
     # the penalty is added to D's loss (a constant one changes no gradient, so training is otherwise the same)
     (plain_d,) = _history(_client({"results_dir": str(tmp_path / "plain")}), plain.run_id, "loss_d")
     (penalised_d,) = _history(_client(flags), penalised.run_id, "loss_d")

@@ -11,8 +11,8 @@ from ganbench_plugins import dcgan
 from ganbench_plugins.dcgan import Discriminator, build_cdcgan, build_dcgan
 from tests.support.models import (
     check_generate_and_discriminate,
-    check_spectral_norms,
     check_spec,
+    check_spectral_norms,
     check_training,
     count,
     is_normalised,

@@ -109,5 +109,7 @@ def test_gradient_penalty_refuses_a_batch_norm_critic():
 
     with pytest.raises(ConfigError, match="gp cannot train dcgan as configured: .*batch norm.*norm=layer"):
         resolve_config(default_registry(), {}, {"model": "dcgan", "reg": ["gp"]})
-    config = resolve_config(default_registry(), {}, {"model": "dcgan", "reg": ["gp"], "model_options": {"norm": "layer"}})
+    config = resolve_config(
+        default_registry(), {}, {"model": "dcgan", "reg": ["gp"], "model_options": {"norm": "layer"}}
+    )
     assert config.config.reg == ["gp"]
