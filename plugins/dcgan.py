@@ -103,6 +103,7 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.label_embedding is not None:
+            assert labels is not None, "a conditional generator needs the labels"
             z = concat_label_embedding(z, labels, self.label_embedding)
         return self.net(z[:, :, None, None])
 

@@ -143,7 +143,7 @@ class ProxyClassifier:
         self.trained = trained
         self.device = torch.device(device)
         # channels_last: about 1.5x faster on these CPUs (measured in training)
-        self._network = network.to(self.device, memory_format=torch.channels_last).eval()
+        self._network = network.to(self.device).to(memory_format=torch.channels_last).eval()
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Features of uint8 RGB images (N, 3, H, W), as float32 CPU tensors (N, D)."""
