@@ -1,0 +1,172 @@
+"""Every registered model trained the same way on `shapes`: speed, memory and quality.
+
+Each model trains with its paper defaults (loss, regularizers, optimizer, n_disc) for the
+same number of generator steps, in a process of its own so that its peak memory is its
+own, and is evaluated at the end with the proxy classifier (proxy-FID/KID, and for
+class-conditional models the accuracy of its samples on the class they were asked for).
+The table goes to the console and to ``results/benchmarks/zoo.md`` (and ``.csv``).
+
+    .venv/bin/python benchmarks/zoo.py --steps 300 --width 32      # CPU: every model at width 32
+    .venv/bin/python benchmarks/zoo.py --models dcgan,sngan --steps 100 --resolution 64
+
+``--width`` sets every model's ``width`` option (the paper widths, 64 for DCGANs and 128
+for the ResNets, are GPU-sized: sngan at width 128 takes ~16 s per generator step on 2 CPU
+cores).
+
+Images/s counts every image the discriminator sees per second of training (n_disc real
+batches per generator step), as the training engine reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from ganbench.registry import default_registry
+from ganbench.runner import run
+
+METRICS = ["proxy-fid", "proxy-kid", "proxy-acc"]
+COLUMNS = [
+    "model",
+    "conditional",
+    "loss",
+    "reg",
+    "n_disc",
+    "images/s",
+    "peak MB",
+    "proxy-FID",
+    "proxy-KID",
+    "proxy-acc",
+]
+
+
+def train_one(model: str, steps: int, resolution: int, seed: int, width: int | None, results_dir: str) -> dict:
+    """Train ``model`` in this process; its row of the table."""
+    flags = {
+        "model_options": {"width": width} if width else {},
+        "model": model,
+        "steps": steps,
+        "eval_every": steps,
+        "resolution": resolution,
+        "seed": seed,
+        "metrics": METRICS,
+        "eval_samples": 1000,
+        "reference_samples": 1000,
+        "results_dir": results_dir,
+    }
+    outcome = run(default_registry(), flags, {}, None, Console(file=io.StringIO()))
+    values = {r.metric: r for r in outcome.evaluations[-1].results}
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if torch.cuda.is_available()
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    acc = values["proxy-acc"]
+    return {
+        "model": model,
+        "images/s": round(outcome.images_per_second, 1),
+        "peak MB": round(peak),
+        "proxy-FID": _rounded(values["proxy-fid"].value, 2),
+        "proxy-KID": _rounded(values["proxy-kid"].value, 4),
+        "proxy-acc": _rounded(acc.value, 3) if acc.values else "n/a (unconditional)",
+    }
+
+
+def _rounded(value: float | None, digits: int) -> float | str:
+    return "not computed" if value is None else round(value, digits)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", help="comma-separated (default: every registered model)")
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--resolution", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--width", type=int, help="every model's width option (default: each paper's)")
+    parser.add_argument("--out", default="results/benchmarks/zoo")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: train one model and print its row
+    parser.add_argument("--results-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        row = train_one(args.one, args.steps, args.resolution, args.seed, args.width, args.results_dir)
+        print(json.dumps(row))
+        return
+    registry = default_registry()
+    models = args.models.split(",") if args.models else registry.names("model")
+    rows = []
+    with tempfile.TemporaryDirectory() as results_dir:
+        for model in models:
+            spec = registry.get("model", model)
+            if args.resolution not in spec.resolutions:
+                continue
+            print(f"training {model} for {args.steps} steps...", file=sys.stderr)
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    model,
+                    "--steps",
+                    str(args.steps),
+                    "--resolution",
+                    str(args.resolution),
+                    "--seed",
+                    str(args.seed),
+                    "--results-dir",
+                    results_dir,
+                    *(["--width", str(args.width)] if args.width else []),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if child.returncode != 0:
+                print(f"{model} failed:\n{child.stderr[-2000:]}", file=sys.stderr)
+                continue
+            defaults = spec.defaults
+            rows.append(
+                {
+                    **json.loads(child.stdout.strip().splitlines()[-1]),
+                    "conditional": spec.conditional,
+                    "loss": defaults.get("loss", "bce"),
+                    "reg": ",".join(defaults.get("reg", [])) or "-",
+                    "n_disc": defaults.get("n_disc", 1),
+                }
+            )
+    write(rows, Path(args.out), args)
+
+
+def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
+    width = f"width {args.width}" if args.width else "paper widths"
+    table = Table(title=f"shapes {args.resolution}px, {args.steps} generator steps, {width}, seed {args.seed}")
+    for column in COLUMNS:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[column]) for column in COLUMNS))
+    Console().print(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.with_suffix(".csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [f"| {' | '.join(COLUMNS)} |", f"|{'---|' * len(COLUMNS)}"]
+    lines += [f"| {' | '.join(str(row[c]) for c in COLUMNS)} |" for row in rows]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    command = f"python benchmarks/zoo.py --steps {args.steps} --resolution {args.resolution}"
+    command += f" --width {args.width}" if args.width else ""
+    header = f"`{command}` on {device}, seed {args.seed}\n\n"
+    out.with_suffix(".md").write_text(header + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
