@@ -32,17 +32,24 @@ class _Reference:
 
 def _evaluator(registry, tmp_path: Path, extractor, split: str = "train") -> Evaluator:
     specs = [registry.get("metric", "pixel-fid"), registry.get("metric", "pixel-logits")]
+    return _evaluator_of(specs, lambda request: extractor, tmp_path, split)
+
+
+def _evaluator_of(
+    specs, build, tmp_path: Path, split: str = "train", n_generated: int = 24, n_reference: int = 30, seed: int = 0
+) -> Evaluator:
+    """An evaluator of ``specs`` on noise images, with extractor ``build`` for the "pixels" extractor."""
     key = {"dataset": "noise", "split": split, "resolution": 32, "options": {}, "data_dir": None}
     return Evaluator(
         specs,
-        {"pixels": lambda request: extractor},
+        {"pixels": build},
         _Reference(),
         key,
         training_set=_Reference(),
         training_key={**key, "split": "train"},
-        n_generated=24,
-        n_reference=30,
-        seed=0,
+        n_generated=n_generated,
+        n_reference=n_reference,
+        seed=seed,
         device=torch.device("cpu"),
         cache_dir=tmp_path,
     )
@@ -122,7 +129,6 @@ def test_metrics_see_the_requested_classes_and_extractors_the_training_set(regis
     from ganbench_plugins.dcgan import build_cdcgan
 
     requests, inputs = [], []
-    reference = _Reference()
 
     def build(request):
         requests.append(request)
@@ -132,26 +138,15 @@ def test_metrics_see_the_requested_classes_and_extractors_the_training_set(regis
         inputs.append(metric_input)
         return {"n": float(len(metric_input.fake))}
 
-    key = {"dataset": "noise", "split": "test", "resolution": 32, "options": {}, "data_dir": None}
-    evaluator = Evaluator(
-        [MetricSpec("record", "records its input", "pixels", "flat", record, needs_reference=False)],
-        {"pixels": build},
-        reference,
-        key,
-        training_set=reference,
-        training_key={**key, "split": "train"},
-        n_generated=10,
-        n_reference=0,
-        seed=3,
-        device=torch.device("cpu"),
-        cache_dir=tmp_path,
-    )
+    record_spec = MetricSpec("record", "records its input", "pixels", "flat", record, needs_reference=False)
+    evaluator = _evaluator_of([record_spec], build, tmp_path, "test", n_generated=10, n_reference=0, seed=3)
     torch.manual_seed(0)
     conditional = build_cdcgan(ModelRequest(32, 3, 4, 16, {"width": 8, "embedding_dim": 4}))
     evaluator.evaluate(conditional, batch_size=4)
     evaluator.evaluate(_model(), batch_size=4)
     (request,) = requests  # built once, with the training split to learn from
-    assert request.training_set is reference and request.training_key["split"] == "train" and request.seed == 3
+    assert request.training_set is evaluator.training_set and request.training_key["split"] == "train"
+    assert request.seed == 3
     asked = torch.cat([labels for _, labels in generate(conditional, 10, 4, seed=3)])
     assert torch.equal(inputs[0].fake_labels, asked) and len(asked.unique()) > 1
     assert inputs[1].fake_labels is None  # unconditional
