@@ -104,9 +104,9 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
         metric_specs,
         builders,
         reference,
-        dataset_key(config, config.reference_split),
+        dataset_key(config, registry, config.reference_split),
         dataset,
-        dataset_key(config, "train"),
+        dataset_key(config, registry, "train"),
         config.eval_samples,
         config.reference_samples,
         seed=config.seed,
@@ -117,13 +117,18 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
     return Components(model, objective, dataset, evaluator, device)
 
 
-def dataset_key(config: RunConfig, split: str) -> dict[str, Any]:
-    """What identifies a split's images: the key of cached features and of extractors trained on them."""
+def dataset_key(config: RunConfig, registry: Registry, split: str) -> dict[str, Any]:
+    """What identifies a split's images: the key of cached features and of extractors trained on them.
+
+    Options are keyed with the dataset's defaults filled in, so spelling out a default reuses the cache.
+    """
+    spec = registry.get("dataset", config.dataset)
     return {
         "dataset": config.dataset,
+        "version": spec.version,
         "split": split,
         "resolution": config.resolution,
-        "options": config.dataset_options,
+        "options": {**spec.options, **config.dataset_options},
         "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else None,
     }
 

@@ -106,6 +106,9 @@ class DatasetSpec:
     labelled: bool = True
     options: Mapping[str, Any] = field(default_factory=dict)
     needs_files: bool = True
+    # Bump when the same options give other images: cached reference features and trained extractors are
+    # keyed by it, so stale ones are not reused.
+    version: str = "1"
 
 
 # --------------------------------------------------------------------------- losses

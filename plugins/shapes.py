@@ -1,11 +1,13 @@
 """``shapes``: an embedded, procedurally generated dataset of labelled coloured shapes.
 
 Each image shows one of eleven shapes (circle, ring, square, frame, triangle, plus, star,
-hexagon, ellipse, heart, crescent) with a random position, size, rotation and colour on a
-plain background of contrasting colour. Shapes are drawn from signed-distance functions
+hexagon, ellipse, heart, crescent) with a random position, size, rotation and a bright,
+saturated colour of random hue, on a near-black background (option ``background=dark``,
+the default). ``background=random`` draws both colours at random, one dark and one light,
+which is a good deal harder to learn: in the default 1,000-step job a DCGAN gets the
+colours wrong and its FID does not fall, where on dark backgrounds it falls steadily. Shapes are drawn from signed-distance functions
 evaluated at pixel centres, so edges are anti-aliased at any resolution and a scene looks
-the same at every resolution. The images depend only on the options ``seed`` and ``size``
-and on the split, never on the run's seed; the splits hold different images.
+the same at every resolution. The images depend only on the options and on the split, never on the run's seed; the splits hold different images.
 
 Signed-distance functions after Inigo Quilez, "2D distance functions"
 (https://iquilezles.org/articles/distfunctions2d/).
@@ -19,6 +21,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
+from matplotlib.colors import hsv_to_rgb
 
 from ganbench.errors import ConfigError
 from ganbench.hookspecs import hookimpl
@@ -27,11 +30,16 @@ from ganbench.specs import DatasetRequest, DatasetSpec
 
 SPLITS = ("train", "test")
 DEFAULT_SIZES = {"train": 10_000, "test": 2_000}
-OPTIONS: dict[str, Any] = {"seed": 0, "size": None}
+BACKGROUNDS = ("dark", "random")
+OPTIONS: dict[str, Any] = {"seed": 0, "size": None, "background": "dark"}
 
 # A shape's radius as a fraction of the image side; large shapes make the dataset quick to learn.
 RADIUS_RANGE = (0.24, 0.4)
-# The darker of shape and background has channels in [0, DARK]; the lighter in [1 - DARK, 1].
+# background=dark: a fixed near-black background; shapes of any hue, saturated and bright.
+DARK_BACKGROUND = 0.08
+SATURATION_RANGE = (0.6, 1.0)
+VALUE_RANGE = (0.8, 1.0)
+# background=random: the darker of shape and background has channels in [0, DARK]; the lighter in [1 - DARK, 1].
 DARK = 0.4
 # pixels rendered per chunk: bounds memory while keeping each tensor operation large
 CHUNK_PIXELS = 1 << 22
@@ -161,25 +169,36 @@ class Scenes:
         return Scenes(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
-def draw_scenes(count: int, generator: torch.Generator) -> Scenes:
+def draw_scenes(count: int, generator: torch.Generator, background: str = "dark") -> Scenes:
     """Random scenes with classes as balanced as ``count`` allows."""
     labels = torch.randperm(count, generator=generator) % len(SHAPES)
-    low, high = RADIUS_RANGE
-    radii = low + (high - low) * torch.rand(count, generator=generator)
+    radii = _uniform(RADIUS_RANGE, count, generator)
     # keep the unit disc of every shape inside the image
     centres = radii[:, None] + (1 - 2 * radii[:, None]) * torch.rand(count, 2, generator=generator)
     angles = 2 * math.pi * torch.rand(count, generator=generator)
+    colours = _bright_on_dark if background == "dark" else _light_and_dark
+    foregrounds, backgrounds = colours(count, generator)
+    return Scenes(labels, centres, radii, angles, foregrounds, backgrounds)
+
+
+def _bright_on_dark(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    hue = torch.rand(count, generator=generator)
+    saturation = _uniform(SATURATION_RANGE, count, generator)
+    value = _uniform(VALUE_RANGE, count, generator)
+    foregrounds = torch.from_numpy(hsv_to_rgb(torch.stack([hue, saturation, value], dim=1).numpy()))
+    return foregrounds, torch.full((count, 3), DARK_BACKGROUND)
+
+
+def _light_and_dark(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     dark = DARK * torch.rand(count, 3, generator=generator)
     light = 1 - DARK * torch.rand(count, 3, generator=generator)
     light_shape = torch.rand(count, 1, generator=generator) < 0.5
-    return Scenes(
-        labels,
-        centres,
-        radii,
-        angles,
-        foregrounds=torch.where(light_shape, light, dark),
-        backgrounds=torch.where(light_shape, dark, light),
-    )
+    return torch.where(light_shape, light, dark), torch.where(light_shape, dark, light)
+
+
+def _uniform(bounds: tuple[float, float], count: int, generator: torch.Generator) -> torch.Tensor:
+    low, high = bounds
+    return low + (high - low) * torch.rand(count, generator=generator)
 
 
 def render(scenes: Scenes, resolution: int) -> torch.Tensor:
@@ -238,7 +257,12 @@ def build_shapes(request: DatasetRequest) -> TensorImageDataset:
     size = DEFAULT_SIZES[request.split] if options["size"] is None else _int_option(options, "size", 1)
     # one stream per (seed, split): the splits never share images, and no seed repeats another's split
     generator = torch.Generator().manual_seed(seed * len(SPLITS) + SPLITS.index(request.split))
-    scenes = draw_scenes(size, generator)
+    if options["background"] not in BACKGROUNDS:
+        raise ConfigError(
+            f"The shapes dataset's option background = {options['background']!r} is invalid: it must be one of "
+            f"{', '.join(BACKGROUNDS)}. Pass --dataset-option background=dark (the default) or background=random."
+        )
+    scenes = draw_scenes(size, generator, options["background"])
     return TensorImageDataset(render(scenes, request.resolution), scenes.labels, list(SHAPES), request.resolution)
 
 
@@ -249,11 +273,13 @@ def ganbench_datasets() -> list[DatasetSpec]:
             name="shapes",
             description=(
                 f"{len(SHAPES)} classes of coloured shapes, generated (embedded, no files); "
-                "options: seed, size (images per split, default 10000 train / 2000 test)."
+                "options: seed, size (images per split, default 10000 train / 2000 test), "
+                "background (dark, the default, or random: harder)."
             ),
             build=build_shapes,
             splits=SPLITS,
             options=OPTIONS,
             needs_files=False,
+            version="2",  # 2: bright shapes on dark backgrounds by default
         )
     ]

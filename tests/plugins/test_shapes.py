@@ -31,7 +31,7 @@ def test_the_registry_finds_shapes_through_its_entry_point() -> None:
     spec = build_registry().get("dataset", "shapes")
     assert spec.build is build_shapes
     assert not spec.needs_files
-    assert spec.options == {"seed": 0, "size": None}
+    assert spec.options == {"seed": 0, "size": None, "background": "dark"}
 
 
 def test_images_are_rgb_floats_in_range_at_any_resolution(tmp_path: Path) -> None:
@@ -69,10 +69,26 @@ def test_at_least_ten_named_classes_balanced(tmp_path: Path) -> None:
     assert counts.max() - counts.min() <= 1
 
 
-def test_every_image_has_clear_contrast_between_shape_and_background(tmp_path: Path) -> None:
-    brightness = _images(_build(tmp_path, size=500)).mean(dim=1).flatten(1)
+def test_by_default_bright_saturated_shapes_of_every_hue_on_one_dark_background(tmp_path: Path) -> None:
+    dataset = _build(tmp_path, size=500)
+    images = dataset.images.float() / 255
+    corners = images[:, :, 0, 0]
+    assert torch.allclose(corners, corners[0].expand_as(corners)) and corners.max() < 0.1
+    brightest = images.flatten(2).max(dim=2).values  # the shape's colour, per channel
+    assert (brightest.max(dim=1).values - corners.max(dim=1).values).min() > 0.6
+    # every channel is the dominant one in some images: hues cover the colour wheel
+    assert set(brightest.argmax(dim=1).tolist()) == {0, 1, 2}
+
+
+def test_random_backgrounds_contrast_with_their_shapes(tmp_path: Path) -> None:
+    dataset = _build(tmp_path, size=500, background="random")
+    brightness = _images(dataset).mean(dim=1).flatten(1)
     # shape and background differ by at least 0.2 of the full range in every channel
     assert (brightness.max(dim=1).values - brightness.min(dim=1).values).min() > 0.39
+    corners = dataset.images[:, :, 0, 0].float()
+    assert corners.std(dim=0).min() > 20, "backgrounds are drawn per image"
+    default = _build(tmp_path, size=500)
+    assert torch.equal(default.labels, dataset.labels), "the background option changes only colours"
 
 
 def test_default_sizes_per_split(tmp_path: Path) -> None:
@@ -84,7 +100,10 @@ def test_options_given_as_text_are_accepted(tmp_path: Path) -> None:
     assert len(_build(tmp_path, resolution=8, size="25", seed="2")) == 25
 
 
-@pytest.mark.parametrize("options", [{"size": 0}, {"size": "many"}, {"size": 2.5}, {"seed": -1}, {"seed": True}])
+@pytest.mark.parametrize(
+    "options",
+    [{"size": 0}, {"size": "many"}, {"size": 2.5}, {"seed": -1}, {"seed": True}, {"background": "white"}],
+)
 def test_invalid_options_name_the_option(tmp_path: Path, options: dict[str, Any]) -> None:
     name = next(iter(options))
     with pytest.raises(ConfigError, match=f"option {name} ="):

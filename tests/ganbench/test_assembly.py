@@ -1,0 +1,44 @@
+import dataclasses
+
+import pytest
+
+from ganbench import DatasetSpec, hookimpl
+from ganbench.assembly import dataset_key
+from ganbench.config import RunConfig
+from ganbench.registry import build_registry
+
+
+def _versioned(version: str):
+    class Plugin:
+        @hookimpl
+        def ganbench_datasets(self):
+            return [DatasetSpec("versioned", "test data", build=lambda request: None, options={"seed": 0}, version=version)]
+
+    return Plugin()
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return build_registry(extra_plugins=(_versioned("1"),))
+
+
+def test_spelling_out_a_default_option_keys_the_same_images(registry) -> None:
+    config = RunConfig(dataset="versioned")
+    explicit = dataclasses.replace(config, dataset_options={"seed": 0})
+    assert dataset_key(config, registry, "train") == dataset_key(explicit, registry, "train")
+    other = dataclasses.replace(config, dataset_options={"seed": 1})
+    assert dataset_key(other, registry, "train") != dataset_key(config, registry, "train")
+
+
+def test_a_new_dataset_version_keys_other_images(registry) -> None:
+    config = RunConfig(dataset="versioned")
+    bumped = build_registry(extra_plugins=(_versioned("2"),))
+    assert dataset_key(config, registry, "train") != dataset_key(config, bumped, "train")
+
+
+def test_splits_resolutions_and_data_dirs_key_other_images(registry, tmp_path) -> None:
+    config = RunConfig(dataset="versioned")
+    key = dataset_key(config, registry, "train")
+    assert key != dataset_key(config, registry, "test")
+    assert key != dataset_key(dataclasses.replace(config, resolution=64), registry, "train")
+    assert key != dataset_key(dataclasses.replace(config, data_dir=str(tmp_path)), registry, "train")
