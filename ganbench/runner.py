@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from ganbench.config import IDENTITY_FIELDS, ResolvedConfig, RunConfig, as_dict,
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.registry import Registry
 from ganbench.tracking import CHECKPOINT_TAG, Tracker, default_tracking_uri
-from ganbench.training import Outcome, Trainer
+from ganbench.training import EvaluationCallback, Outcome, Trainer
 
 
 def make_tracker(config: RunConfig) -> Tracker:
@@ -63,8 +63,17 @@ def resolve_resumed(
 
 
 def run(
-    registry: Registry, flags: Mapping[str, Any], file_values: Mapping[str, Any], resume: str | None, console: Console
+    registry: Registry,
+    flags: Mapping[str, Any],
+    file_values: Mapping[str, Any],
+    resume: str | None,
+    console: Console,
+    on_evaluation: EvaluationCallback | None = None,
+    tags: Mapping[str, str] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> Outcome:
+    """Train (or resume) one run. ``tags`` go on a new MLflow run (e.g. a search's parent run id);
+    ``on_start`` gets the run's id as soon as it exists; ``on_evaluation`` sees every evaluation."""
     checkpoint = load_checkpoint(find_checkpoint(resume, flags)) if resume else None
     resolved = (
         resolve_resumed(checkpoint, registry, file_values, flags)
@@ -91,10 +100,18 @@ def run(
         tracker.start(
             config.experiment or config.dataset,
             config.run_name or f"{config.model}-{config.dataset}-s{config.seed}",
-            {"model": config.model, "dataset": config.dataset, "loss": config.loss, "ganbench.version": __version__},
+            {
+                "model": config.model,
+                "dataset": config.dataset,
+                "loss": config.loss,
+                "ganbench.version": __version__,
+                **(tags or {}),
+            },
         )
+    if on_start:
+        on_start(tracker.run_id)
     run_dir = Path(config.results_dir) / "runs" / tracker.run_id
-    trainer = Trainer(config, components, tracker, run_dir, console)
+    trainer = Trainer(config, components, tracker, run_dir, console, on_evaluation)
     try:
         if checkpoint:
             trainer.load_state(checkpoint)

@@ -10,7 +10,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,18 @@ from ganbench.tracking import Tracker
 
 class StopRequested(Exception):
     """The user pressed Ctrl-C: stop at the next safe point and save."""
+
+
+class EarlyStop(Exception):
+    """Raised by an evaluation callback: the run has gone far enough (e.g. a search pruned it).
+
+    The run ends FINISHED at the evaluated step, with its checkpoint saved and the message as
+    the reason.
+    """
+
+
+# Called after each evaluation (and its checkpoint) with the step and the results; may raise EarlyStop.
+EvaluationCallback = Callable[[int, list[MetricResult]], None]
 
 
 @dataclass
@@ -73,9 +85,16 @@ class History:
 
 class Trainer:
     def __init__(
-        self, config: RunConfig, components: Components, tracker: Tracker, run_dir: Path, console: Console
+        self,
+        config: RunConfig,
+        components: Components,
+        tracker: Tracker,
+        run_dir: Path,
+        console: Console,
+        on_evaluation: EvaluationCallback | None = None,
     ) -> None:
         self.config = config
+        self.on_evaluation = on_evaluation
         self.c = components
         self.tracker = tracker
         self.run_dir = run_dir
@@ -189,10 +208,14 @@ class Trainer:
                     if self.step % config.eval_every == 0 or end:
                         self._evaluate(progress)
                         self.save()
+                        if self.on_evaluation:
+                            self.on_evaluation(self.step, self.history.evaluations[-1].results)
                     if self._stop:
                         raise StopRequested
                     if interval_steps == 0:
                         interval_start = time.perf_counter()
+            except EarlyStop as stop:
+                message = str(stop)
             except (StopRequested, KeyboardInterrupt):
                 status, message = "KILLED", "Interrupted: the checkpoint holds the last completed step."
                 if interval_steps:
