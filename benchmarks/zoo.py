@@ -51,9 +51,12 @@ COLUMNS = [
 ]
 
 
-def train_one(model: str, steps: int, resolution: int, seed: int, width: int | None, results_dir: str) -> dict:
+def train_one(
+    model: str, steps: int, resolution: int, seed: int, width: int | None, n_disc: int | None, results_dir: str
+) -> dict:
     """Train ``model`` in this process; its row of the table."""
     flags = {
+        **({"n_disc": n_disc} if n_disc else {}),
         "model_options": {"width": width} if width else {},
         "model": model,
         "steps": steps,
@@ -94,12 +97,13 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--width", type=int, help="every model's width option (default: each paper's)")
+    parser.add_argument("--n-disc", type=int, help="every model's D steps per G step (default: each paper's)")
     parser.add_argument("--out", default="results/benchmarks/zoo")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: train one model and print its row
     parser.add_argument("--results-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        row = train_one(args.one, args.steps, args.resolution, args.seed, args.width, args.results_dir)
+        row = train_one(args.one, args.steps, args.resolution, args.seed, args.width, args.n_disc, args.results_dir)
         print(json.dumps(row))
         return
     registry = default_registry()
@@ -126,6 +130,7 @@ def main() -> None:
                     "--results-dir",
                     results_dir,
                     *(["--width", str(args.width)] if args.width else []),
+                    *(["--n-disc", str(args.n_disc)] if args.n_disc else []),
                 ],
                 capture_output=True,
                 text=True,
@@ -140,7 +145,7 @@ def main() -> None:
                     "conditional": spec.conditional,
                     "loss": defaults.get("loss", "bce"),
                     "reg": ",".join(defaults.get("reg", [])) or "-",
-                    "n_disc": defaults.get("n_disc", 1),
+                    "n_disc": args.n_disc or defaults.get("n_disc", 1),
                 }
             )
     write(rows, Path(args.out), args)
@@ -148,6 +153,7 @@ def main() -> None:
 
 def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
     width = f"width {args.width}" if args.width else "paper widths"
+    width += f", n_disc {args.n_disc}" if args.n_disc else ""
     table = Table(title=f"shapes {args.resolution}px, {args.steps} generator steps, {width}, seed {args.seed}")
     for column in COLUMNS:
         table.add_column(column)
@@ -164,6 +170,8 @@ def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     command = f"python benchmarks/zoo.py --steps {args.steps} --resolution {args.resolution}"
     command += f" --width {args.width}" if args.width else ""
+    command += f" --n-disc {args.n_disc}" if args.n_disc else ""
+    command += f" --models {args.models}" if args.models else ""
     header = f"`{command}` on {device}, seed {args.seed}\n\n"
     out.with_suffix(".md").write_text(header + "\n".join(lines) + "\n")
 

@@ -11,9 +11,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, read_config_file
+from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, RunConfig, read_config_file
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.registry import HOOKS, default_registry, plural
+from ganbench.search_settings import BUDGET_NAMES, PRUNERS, SAMPLERS, SETTING_NAMES, SearchSettings, parse_duration
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -101,6 +102,148 @@ def run(config_file: Path | None, resume: str | None, **values: Any) -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
+def search_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a search's budget and strategy, shared by ``search`` and ``compare``."""
+    options = [
+        click.option("--metric", default="fid", show_default=True, help="Metric to optimise (`ganbench plugins`)."),
+        click.option(
+            "--trials", type=int, default=20, show_default=True, help="Finished trials (complete, pruned or failed)."
+        ),
+        click.option("--timeout", metavar="DURATION", help="Start no trial after this long, e.g. 30m or 8h."),
+        click.option(
+            "--sampler", type=click.Choice(SAMPLERS), default="tpe", show_default=True, help="Seeded by --seed."
+        ),
+        click.option(
+            "--pruner", type=click.Choice(PRUNERS), default="median", show_default=True, help="Stops hopeless trials."
+        ),
+        click.option(
+            "--storage", metavar="URL", help="Optuna storage (SQLAlchemy URL) [default: RESULTS_DIR/optuna.db]."
+        ),
+        click.option(
+            "--space",
+            "space_file",
+            type=click.Path(path_type=Path),
+            help="TOML or YAML file with a [space] table of ranges and fixed values.",
+        ),
+        click.option(
+            "--stale-after",
+            type=int,
+            default=SearchSettings.stale_after,
+            show_default=True,
+            help="Seconds without a heartbeat after which a running trial counts as dead (and is retried once).",
+        ),
+        click.option(
+            "--config", "config_file", type=click.Path(path_type=Path), help="TOML or YAML file of run settings."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _split_search_values(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Click's values as (search settings, run flags, the space and config files)."""
+    settings = {name: values.pop(name) for name in SETTING_NAMES if name in values}
+    if settings.get("timeout"):
+        settings["timeout"] = parse_duration(settings["timeout"])
+    files = {"space_file": values.pop("space_file"), "config_file": values.pop("config_file")}
+    flags = {name: value for name, value in values.items() if value not in (None, ())}
+    for name in OPTION_FIELDS:
+        if name in flags:
+            flags[name] = _parse_pairs(name, flags[name])
+    return settings, flags, files
+
+
+def _start(flags: dict[str, Any], settings: dict[str, Any], files: dict[str, Any]) -> Any:
+    from ganbench.search import start_search
+    from ganbench.space import read_space_file
+
+    file_values = read_config_file(files["config_file"]) if files["config_file"] else {}
+    overrides = read_space_file(files["space_file"]) if files["space_file"] else {}
+    return start_search(default_registry(), flags, file_values, SearchSettings(**settings), overrides, console)
+
+
+@cli.command()
+@click.option("--study", help="Study name [default: MODEL-DATASET-METRIC].")
+@click.option("--resume", is_flag=True, help="Continue study --study with its settings; the budget may change.")
+@search_options
+@config_options
+def search(resume: bool, **values: Any) -> None:
+    """Search a model's hyperparameters with Optuna; every trial is a tracked run.
+
+    \b
+    Examples:
+      ganbench search --model dcgan --dataset shapes --trials 20 --metric proxy-fid --steps 500
+      ganbench search --model wgan-gp --dataset cifar10 --trials 50 --timeout 8h
+      ganbench search --study dcgan-shapes-proxy-fid --resume        # after a crash or Ctrl-C
+    """
+    from ganbench.search import default_storage, resume_search
+
+    context = click.get_current_context()
+    given = {name for name in values if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    settings, flags, files = _split_search_values(values)
+    if resume:
+        if not settings["study"]:
+            raise ConfigError("--resume needs the study's name: pass --study NAME (`ganbench search` printed it).")
+        fixed = sorted(given - {"study", "storage", "results_dir", *BUDGET_NAMES})
+        if fixed:
+            raise ConfigError(
+                "A resumed search keeps the settings it was started with; only --trials, --timeout and "
+                f"--stale-after may change (got --{', --'.join(n.replace('_', '-') for n in fixed)}). "
+                "Start a new study (another --study) to change the others."
+            )
+        budget = {name: settings[name] for name in BUDGET_NAMES if name in given}
+        storage = settings["storage"] or default_storage(RunConfig(results_dir=flags.get("results_dir", "results")))
+        outcome = resume_search(default_registry(), settings["study"], storage, budget, console)
+    else:
+        outcome = _start(flags, settings, files)
+    _print_search(outcome)
+    if outcome.interrupted:
+        console.print(f"Interrupted. Continue with: ganbench search --study {outcome.study} --resume")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@cli.command()
+@click.option("--models", required=True, help="Comma-separated models, each searched with the same budget.")
+@search_options
+@config_options
+def compare(models: str, **values: Any) -> None:
+    """One search per model under the same budget (trials, timeout, steps per trial).
+
+    \b
+    Example:
+      ganbench compare --models dcgan,wgan-gp,sngan --dataset shapes --metric proxy-fid --trials 10 --steps 500
+    """
+    settings, flags, files = _split_search_values(values)
+    if "model" in flags:
+        raise ConfigError("compare takes --models (comma-separated), not --model.")
+    names = [name.strip() for name in models.split(",") if name.strip()]
+    registry = default_registry()
+    for name in names:
+        registry.get("model", name)  # an unknown name fails before any search starts
+    for name in names:
+        outcome = _start({**flags, "model": name}, settings, files)
+        _print_search(outcome)
+        if outcome.interrupted:
+            sys.exit(EXIT_INTERRUPTED)
+    from ganbench.leaderboard import load_leaderboards, print_leaderboards
+
+    print_leaderboards(load_leaderboards(outcome.tracking_uri, outcome.metric, registry, outcome.experiment), console)
+
+
+def _print_search(outcome: Any) -> None:
+    from ganbench.search import summary_rows
+    from ganbench.tracking import ui_command
+
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for label, value in summary_rows(outcome):
+        table.add_row(label, value)
+    table.add_row("MLflow UI", ui_command(outcome.tracking_uri))
+    console.print(table)
+
+
 @cli.command()
 @click.option("--verbose", "-v", is_flag=True, help="Also show each component's options and paper defaults.")
 def plugins(verbose: bool) -> None:
@@ -124,6 +267,62 @@ def plugins(verbose: bool) -> None:
                 description += "".join(f"\n  {key}: {value}" for key, value in details.items())
             table.add_row(name, description, entry.source)
         console.print(table)
+
+
+def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--results-dir and --tracking-uri: which MLflow store to read."""
+    command = click.option(
+        "--tracking-uri", help="MLflow tracking URI [default: MLFLOW_TRACKING_URI, else SQLite under --results-dir]."
+    )(command)
+    return click.option("--results-dir", default="results", show_default=True, help="Home of the MLflow store.")(
+        command
+    )
+
+
+@cli.command()
+@click.option("--dataset", help="MLflow experiment to rank (the dataset's name) [default: every one with runs].")
+@click.option("--metric", default="fid", show_default=True, help="Metric to rank by (see `ganbench plugins`).")
+@click.option(
+    "--export", type=click.Path(path_type=Path), help="Also write the tables to PATH with .md and .csv suffixes."
+)
+@store_options
+def leaderboard(
+    dataset: str | None, metric: str, export: Path | None, results_dir: str, tracking_uri: str | None
+) -> None:
+    """Rank each dataset's runs by a metric: one row per model and loss, one table per protocol.
+
+    \b
+    Examples:
+      ganbench leaderboard
+      ganbench leaderboard --dataset cifar10 --metric fid --export results/cifar10.md
+    """
+    import shlex
+
+    from ganbench.leaderboard import export_leaderboards, load_leaderboards, no_runs_message, print_leaderboards
+    from ganbench.tracking import default_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri(Path(results_dir))
+    boards = load_leaderboards(uri, metric, default_registry(), dataset)
+    if not any(board.rankings for board in boards):
+        console.print(no_runs_message(boards, metric, uri))
+        return
+    print_leaderboards(boards, console)
+    if export:
+        written = export_leaderboards(boards, export, shlex.join(["ganbench", *sys.argv[1:]]))
+        console.print(f"wrote {written[0]} and {written[1]}")
+
+
+@cli.command()
+@click.option("--port", default=5000, show_default=True, help="Port of the UI on 127.0.0.1.")
+@store_options
+def ui(port: int, results_dir: str, tracking_uri: str | None) -> None:
+    """Start the MLflow UI on the project's store, on localhost (Ctrl-C stops it)."""
+    from ganbench.tracking import default_tracking_uri
+    from ganbench.ui import serve
+
+    status = serve(tracking_uri or default_tracking_uri(Path(results_dir)), port, console)
+    if status:
+        sys.exit(status)
 
 
 def main() -> None:

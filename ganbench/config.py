@@ -188,8 +188,14 @@ def flat_params(config: RunConfig) -> dict[str, str]:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML or YAML config file into field values (dashes in keys are allowed)."""
+    data = read_structured_file(path, "--config")
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def read_structured_file(path: Path, option: str) -> dict[str, Any]:
+    """The table a TOML or YAML file holds; errors name ``option``, the flag that passed the file."""
     if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist. Pass the path of a .toml or .yaml file to --config.")
+        raise ConfigError(f"File {path} does not exist. Pass the path of a .toml or .yaml file to {option}.")
     text = path.read_text()
     try:
         if path.suffix == ".toml":
@@ -197,12 +203,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
         elif path.suffix in (".yaml", ".yml"):
             data = yaml.safe_load(text) or {}
         else:
-            raise ConfigError(f"Config file {path} has an unknown format: use a .toml, .yaml or .yml file.")
+            raise ConfigError(f"File {path} ({option}) has an unknown format: use a .toml, .yaml or .yml file.")
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"Config file {path} is not valid {path.suffix[1:].upper()}: {exc}") from exc
+        raise ConfigError(f"File {path} ({option}) is not valid {path.suffix[1:].upper()}: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"Config file {path} must hold a table of settings (key = value), not {type(data).__name__}.")
-    return {key.replace("-", "_"): value for key, value in data.items()}
+        raise ConfigError(f"File {path} ({option}) must hold a table (key = value), not {type(data).__name__}.")
+    return data
 
 
 def apply_layer(values: dict[str, Any], layer: Mapping[str, Any], source: str, sources: dict[str, str]) -> None:

@@ -137,7 +137,8 @@ class RegularizerSpec:
 
     ``conflicts`` says why the regularizer cannot train a model configured this way (its
     spec and its resolved options), or returns None when it can; it runs before training.
-    ``search_space`` keys are the regularizer's option names.
+    ``search_space`` keys are the regularizer's option names. ``augments``: it augments D's
+    inputs (a search's ``augment`` choice may add it to any model).
     """
 
     name: str
@@ -146,6 +147,7 @@ class RegularizerSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     conflicts: Callable[[ModelSpec, Mapping[str, Any]], str | None] | None = None
     search_space: Mapping[str, BaseDistribution] = field(default_factory=dict)
+    augments: bool = False
 
 
 # --------------------------------------------------------------------------- metrics

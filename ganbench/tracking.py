@@ -101,6 +101,16 @@ class Tracker:
     def end(self, status: str) -> None:
         self._call("close the run", self.client.set_terminated, self.run_id, status=status)
 
+    def tag_run(self, run_id: str, tags: dict[str, str]) -> None:
+        """Tags on another run than this tracker's (e.g. a search's trial, after it ended)."""
+        self._call("set tags", self.client.log_batch, run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def run_status(self, run_id: str) -> str:
+        return str(self._call(f"find run {run_id}", self.client.get_run, run_id).info.status)
+
+    def terminate(self, run_id: str, status: str) -> None:
+        self._call("close a run", self.client.set_terminated, run_id, status=status)
+
     def artifact_uri(self) -> str:
         return self._call("read the run", self.client.get_run, self.run_id).info.artifact_uri
 

@@ -107,5 +107,6 @@ def ganbench_regularizers() -> list[RegularizerSpec]:
             search_space={
                 "policy": CategoricalDistribution(("color,translation,cutout", "translation,cutout", "translation"))
             },
+            augments=True,
         )
     ]

@@ -5,9 +5,12 @@ hexagon, ellipse, heart, crescent) with a random position, size, rotation and a 
 saturated colour of random hue, on a near-black background (option ``background=dark``,
 the default). ``background=random`` draws both colours at random, one dark and one light,
 which is a good deal harder to learn: in the default 1,000-step job a DCGAN gets the
-colours wrong and its FID does not fall, where on dark backgrounds it falls steadily. Shapes are drawn from signed-distance functions
-evaluated at pixel centres, so edges are anti-aliased at any resolution and a scene looks
-the same at every resolution. The images depend only on the options and on the split, never on the run's seed; the splits hold different images.
+colours wrong and its FID does not fall, where on dark backgrounds it falls steadily.
+
+Shapes are drawn from signed-distance functions evaluated at pixel centres, so edges are
+anti-aliased at any resolution and a scene looks the same at every resolution. The images
+depend only on the options and on the split, never on the run's seed; the splits hold
+different images.
 
 Signed-distance functions after Inigo Quilez, "2D distance functions"
 (https://iquilezles.org/articles/distfunctions2d/).

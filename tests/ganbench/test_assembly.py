@@ -12,7 +12,9 @@ def _versioned(version: str):
     class Plugin:
         @hookimpl
         def ganbench_datasets(self):
-            return [DatasetSpec("versioned", "test data", build=lambda request: None, options={"seed": 0}, version=version)]
+            return [
+                DatasetSpec("versioned", "test data", build=lambda request: None, options={"seed": 0}, version=version)
+            ]
 
     return Plugin()
 

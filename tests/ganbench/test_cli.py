@@ -210,3 +210,20 @@ def test_third_party_example_plugin_installs_and_trains(tmp_path):
     )
     assert trained.returncode == 0, trained.stderr
     assert "tiny-mlp on shapes at 16px" in trained.stdout and "finished" in trained.stdout
+
+
+def test_compare_searches_each_model_with_one_budget_then_ranks_them(tmp_path):
+    result = ganbench(
+        ["compare", "--models", "dcgan,cdcgan", "--trials", "1", "--metric", "pixel-fid", "--sampler", "random", *FAST],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "study dcgan-shapes-pixel-fid" in result.stdout and "study cdcgan-shapes-pixel-fid" in result.stdout
+    board = result.stdout[result.stdout.index("shapes") :]
+    assert "dcgan" in board and "cdcgan" in board and "pixel-fid" in board
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'results' / 'optuna.db'}"
+    for model in ("dcgan", "cdcgan"):
+        (trial,) = optuna.load_study(study_name=f"{model}-shapes-pixel-fid", storage=storage).get_trials()
+        assert trial.params["lr_g"] == 2e-4  # trial 0 is each paper's setting: the same budget, the same start

@@ -1,0 +1,412 @@
+"""``ganbench leaderboard``: each dataset's tracked runs ranked by one metric, one table per protocol.
+
+Runs are read through an explicit ``MlflowClient`` (no global MLflow state). A row is a
+(model, loss) pair; runs whose metric was computed under different protocols are never
+ranked together.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Experiment, Run
+from mlflow.exceptions import MlflowException
+from mlflow.store.entities import PagedList
+from mlflow.tracking import MlflowClient
+from rich.console import Console
+from rich.table import Table
+
+from ganbench.errors import ConfigError, GanbenchError, PluginError
+from ganbench.registry import Registry
+from ganbench.ui import local_store_path
+
+KIND_TAG, STUDY_KIND = "ganbench.kind", "study"  # a search's parent run; its trials are ordinary runs
+# Params that name, place or log a run without changing what it trains or how it is evaluated:
+# runs that differ only in these and the seed are repeats of one configuration.
+BOOKKEEPING_PARAMS = frozenset(
+    {
+        "seed",
+        "run_name",
+        "experiment",
+        "results_dir",
+        "tracking_uri",
+        "data_dir",
+        "inception_weights",
+        "workers",
+        "log_every",
+        "grid_size",
+    }
+)
+GPU_DEVICES = ("cuda", "mps")
+NO_PROTOCOL = "not recorded"
+UNRANKED_STATUSES = {"FAILED": "failed", "RUNNING": "still running", "SCHEDULED": "still running"}
+
+
+@dataclass(frozen=True)
+class ScoredRun:
+    """A training run and its best value of the metric over all its evaluations."""
+
+    run_id: str
+    model: str
+    loss: str
+    protocol: str
+    value: float
+    seed: str
+    hours: float
+    on_gpu: bool
+    configuration: frozenset[tuple[str, str]]  # the params less bookkeeping: equal for repeats
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    model: str
+    loss: str
+    best: float
+    best_run: str
+    seed_mean: float | None  # over the seeds of the best run's configuration, when there are 2 or more
+    seed_std: float | None
+    seeds: int
+    runs: int
+    gpu_hours: float
+    cpu_hours: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The rows of one protocol, best first."""
+
+    protocol: str
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    dataset: str
+    metric: str
+    higher_is_better: bool
+    rankings: list[Ranking]
+    left_out: dict[str, int] = field(default_factory=dict)  # why -> how many runs
+    other_metrics: list[str] = field(default_factory=list)  # registered metrics these runs logged instead
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def higher_is_better(registry: Registry, metric: str) -> bool:
+    try:
+        return bool(registry.get("metric", metric).higher_is_better)
+    except PluginError as exc:
+        raise ConfigError(f"--metric {metric!r} cannot be ranked: {exc}") from exc
+
+
+def metric_keys(metric: str) -> tuple[str, ...]:
+    """MLflow keys a metric's headline value may be logged under.
+
+    A ``MetricSpec`` does not declare the key: its ``compute`` names it, and plugins name it after
+    the metric with dashes as underscores (``proxy-fid`` logs ``proxy_fid``).
+    """
+    return tuple(dict.fromkeys((metric, metric.replace("-", "_"))))
+
+
+@contextmanager
+def _reading(tracking_uri: str) -> Iterator[None]:
+    try:
+        yield
+    except MlflowException as exc:
+        raise GanbenchError(f"MLflow could not read the runs at {tracking_uri}: {exc.message}") from exc
+    except OSError as exc:  # a server that does not answer
+        raise GanbenchError(
+            f"MLflow could not read the runs at {tracking_uri}: {exc}. "
+            "Check that the tracking server is up, or pass --tracking-uri."
+        ) from exc
+
+
+def load_leaderboards(
+    tracking_uri: str, metric: str, registry: Registry, dataset: str | None = None
+) -> list[Leaderboard]:
+    """One leaderboard per experiment with runs (or for ``dataset`` only); [] for a store with no runs yet."""
+    higher = higher_is_better(registry, metric)
+    store = local_store_path(tracking_uri)
+    if store is not None and not store.exists():  # reading would create an empty store
+        return []
+    client = MlflowClient(tracking_uri=tracking_uri)
+    with _reading(tracking_uri):
+        experiments = _experiments(client, dataset)
+        boards = []
+        for experiment in experiments:
+            runs = _training_runs(client, experiment.experiment_id)
+            if runs:
+                boards.append(_leaderboard(client, experiment.name, runs, metric, higher, registry))
+    return boards
+
+
+def _experiments(client: MlflowClient, dataset: str | None) -> list[Experiment]:
+    if dataset is None:
+        return _all_pages(client.search_experiments)
+    experiment = client.get_experiment_by_name(dataset)
+    if experiment is not None:
+        return [experiment]
+    names = sorted(e.name for e in _all_pages(client.search_experiments) if _training_runs(client, e.experiment_id))
+    if not names:
+        return []
+    raise ConfigError(
+        f"--dataset {dataset!r}: the store has no experiment of that name. "
+        f"Experiments with runs: {', '.join(names)}. Leave out --dataset to rank them all."
+    )
+
+
+def _all_pages(search: Callable[..., PagedList], *args: Any) -> list[Any]:
+    found: list[Any] = []
+    token = None
+    while True:
+        page = search(*args, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found
+
+
+def _training_runs(client: MlflowClient, experiment_id: str) -> list[Run]:
+    runs = _all_pages(client.search_runs, [experiment_id])
+    return [run for run in runs if run.data.tags.get(KIND_TAG) != STUDY_KIND]
+
+
+def _leaderboard(
+    client: MlflowClient, dataset: str, runs: list[Run], metric: str, higher: bool, registry: Registry
+) -> Leaderboard:
+    scored: list[ScoredRun] = []
+    left_out: Counter[str] = Counter()
+    for run in runs:
+        outcome = _score(client, run, metric, higher)
+        if isinstance(outcome, ScoredRun):
+            scored.append(outcome)
+        else:
+            left_out[outcome] += 1
+    logged = {key for run in runs for key in run.data.metrics}
+    others = [name for name in registry.names("metric") if name != metric and set(metric_keys(name)) & logged]
+    return Leaderboard(dataset, metric, higher, rank(scored, higher), dict(left_out), others)
+
+
+def _score(client: MlflowClient, run: Run, metric: str, higher: bool) -> ScoredRun | str:
+    """The run with its best value, or why it is left out."""
+    if run.info.status in UNRANKED_STATUSES:
+        return UNRANKED_STATUSES[run.info.status]
+    key = next((k for k in metric_keys(metric) if k in run.data.metrics), None)
+    if key is None:
+        return f"no {metric} logged"
+    values = [m.value for m in client.get_metric_history(run.info.run_id, key) if math.isfinite(m.value)]
+    if not values:
+        return f"no finite {metric} value"
+    tags, params = run.data.tags, run.data.params
+    return ScoredRun(
+        run_id=run.info.run_id,
+        model=tags.get("model") or params.get("model", "?"),
+        loss=tags.get("loss") or params.get("loss", "?"),
+        protocol=tags.get(f"protocol.{metric}", NO_PROTOCOL),
+        value=max(values) if higher else min(values),
+        seed=params.get("seed", "?"),
+        hours=max((run.info.end_time or 0) - run.info.start_time, 0) / 3.6e6,
+        on_gpu=tags.get("device", "cpu").startswith(GPU_DEVICES),
+        configuration=frozenset((k, v) for k, v in params.items() if k not in BOOKKEEPING_PARAMS),
+    )
+
+
+# ---------------------------------------------------------------------------- ranking
+
+
+def rank(runs: Sequence[ScoredRun], higher: bool) -> list[Ranking]:
+    """One ranking per protocol (most runs first), each with one row per (model, loss), best first."""
+    by_protocol: dict[str, list[ScoredRun]] = {}
+    for run in runs:
+        by_protocol.setdefault(run.protocol, []).append(run)
+    rankings = []
+    for protocol, members in sorted(by_protocol.items(), key=lambda item: (-len(item[1]), item[0])):
+        groups: dict[tuple[str, str], list[ScoredRun]] = {}
+        for run in members:
+            groups.setdefault((run.model, run.loss), []).append(run)
+        rows = sorted((_row(group, higher) for group in groups.values()), key=lambda r: _order(r, higher))
+        rankings.append(Ranking(protocol, [replace(row, rank=i) for i, row in enumerate(rows, 1)]))
+    return rankings
+
+
+def _order(row: Row, higher: bool) -> tuple[float, str, str]:
+    return (-row.best if higher else row.best, row.model, row.loss)
+
+
+def _row(group: list[ScoredRun], higher: bool) -> Row:
+    best = (max if higher else min)(group, key=lambda run: run.value)
+    per_seed: dict[str, float] = {}  # repeats of the best configuration: each seed's best value
+    for run in group:
+        if run.configuration == best.configuration:
+            previous = per_seed.get(run.seed, run.value)
+            per_seed[run.seed] = max(previous, run.value) if higher else min(previous, run.value)
+    spread = len(per_seed) >= 2
+    return Row(
+        rank=0,
+        model=best.model,
+        loss=best.loss,
+        best=best.value,
+        best_run=best.run_id,
+        seed_mean=statistics.mean(per_seed.values()) if spread else None,
+        seed_std=statistics.stdev(per_seed.values()) if spread else None,
+        seeds=len(per_seed),
+        runs=len(group),
+        gpu_hours=sum(run.hours for run in group if run.on_gpu),
+        cpu_hours=sum(run.hours for run in group if not run.on_gpu),
+    )
+
+
+# ---------------------------------------------------------------------------- showing
+
+
+COLUMNS = ("#", "model", "loss", "best", "mean ± sd over seeds", "runs", "GPU h", "CPU h", "best run")
+
+
+def _cells(row: Row, short_id: bool) -> list[str]:
+    spread = f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds} seeds)" if row.seed_mean is not None else "—"
+    return [
+        str(row.rank),
+        row.model,
+        row.loss,
+        f"{row.best:.4g}",
+        spread,
+        str(row.runs),
+        f"{row.gpu_hours:.2f}" if row.gpu_hours else "—",
+        f"{row.cpu_hours:.2f}" if row.cpu_hours else "—",
+        row.best_run[:8] if short_id else row.best_run,
+    ]
+
+
+def left_out_line(board: Leaderboard) -> str:
+    if not board.left_out:
+        return ""
+    total = sum(board.left_out.values())
+    reasons = ", ".join(f"{count} {why}" for why, count in sorted(board.left_out.items()))
+    return f"Left out: {total} run{'s' if total != 1 else ''} ({reasons})."
+
+
+def several_protocols_line(board: Leaderboard) -> str:
+    return (
+        f"{board.metric} on {board.dataset} was computed under {len(board.rankings)} protocols: each table ranks "
+        "one protocol, and rows in different tables are not comparable."
+    )
+
+
+def no_runs_message(boards: Sequence[Leaderboard], metric: str, tracking_uri: str) -> str:
+    others = sorted({name for board in boards for name in board.other_metrics})
+    hint = f" The runs there logged {', '.join(others)}: pass --metric {others[0]}." if others else ""
+    left_out = "".join(f" {board.dataset}: {left_out_line(board)}" for board in boards if board.left_out)
+    return (
+        f"No run in {tracking_uri} has {metric} yet.{hint}{left_out} Train with `ganbench run` (one run) or "
+        "`ganbench search` (a study), then run `ganbench leaderboard` again."
+    )
+
+
+def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
+    for board in boards:
+        console.rule(f"[bold]{board.dataset}[/]: {board.metric}, {board.direction}")
+        if not board.rankings:
+            console.print(f"No run of {board.dataset} has {board.metric}.")
+        if len(board.rankings) > 1:
+            console.print(several_protocols_line(board), style="yellow")
+        for ranking in board.rankings:
+            table = Table(title=f"protocol: {ranking.protocol}", title_justify="left", header_style="bold")
+            for column in COLUMNS:
+                table.add_column(f"best {board.metric}" if column == "best" else column, overflow="fold")
+            for row in ranking.rows:
+                table.add_row(*_cells(row, short_id=True))
+            console.print(table)
+        if board.left_out:
+            console.print(left_out_line(board), style="dim")
+
+
+# ---------------------------------------------------------------------------- exporting
+
+
+CSV_COLUMNS = (
+    "dataset",
+    "metric",
+    "higher_is_better",
+    "protocol",
+    "rank",
+    "model",
+    "loss",
+    "best",
+    "seed_mean",
+    "seed_std",
+    "seeds",
+    "runs",
+    "gpu_hours",
+    "cpu_hours",
+    "best_run_id",
+)
+
+
+def export_leaderboards(boards: Sequence[Leaderboard], path: Path, command: str) -> tuple[Path, Path]:
+    """Write ``path`` with a .md suffix (a header line and a table per protocol) and with a .csv suffix."""
+    markdown, table = path.with_suffix(".md"), path.with_suffix(".csv")
+    markdown.parent.mkdir(parents=True, exist_ok=True)
+    markdown.write_text(to_markdown(boards, command, datetime.now().astimezone()))
+    with table.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(_csv_rows(boards))
+    return markdown, table
+
+
+def to_markdown(boards: Sequence[Leaderboard], command: str, when: datetime) -> str:
+    date = when.strftime("%Y-%m-%d %H:%M %Z").strip()
+    lines = []
+    for board in boards:
+        if len(board.rankings) > 1:
+            lines += [several_protocols_line(board), ""]
+        for ranking in board.rankings:
+            lines += [
+                f"**{board.dataset}**, {board.metric} ({board.direction}), protocol `{ranking.protocol}`: "
+                f"`{command}`, {date}",
+                "",
+                "| " + " | ".join(f"best {board.metric}" if c == "best" else c for c in COLUMNS) + " |",
+                "|" + "---|" * len(COLUMNS),
+                *("| " + " | ".join(_cells(row, short_id=False)) + " |" for row in ranking.rows),
+                "",
+            ]
+        if board.left_out:
+            lines += [left_out_line(board), ""]
+    return "\n".join(lines)
+
+
+def _csv_rows(boards: Sequence[Leaderboard]) -> Iterator[list[object]]:
+    for board in boards:
+        for ranking in board.rankings:
+            for row in ranking.rows:
+                yield [
+                    board.dataset,
+                    board.metric,
+                    board.higher_is_better,
+                    ranking.protocol,
+                    row.rank,
+                    row.model,
+                    row.loss,
+                    row.best,
+                    "" if row.seed_mean is None else row.seed_mean,
+                    "" if row.seed_std is None else row.seed_std,
+                    row.seeds,
+                    row.runs,
+                    round(row.gpu_hours, 4),
+                    round(row.cpu_hours, 4),
+                    row.best_run,
+                ]

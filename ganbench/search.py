@@ -1,0 +1,393 @@
+"""``ganbench search``: an Optuna study of one model's hyperparameters, every trial a tracked run.
+
+The study lives in an Optuna RDB store (SQLite under ``results/`` by default, any SQLAlchemy
+URL with ``--storage``), so several processes or machines can work on one study and a study
+stopped by Ctrl-C or a crash continues with ``--resume``. Each trial is an ordinary ganbench
+run, nested in MLflow under one parent run per study. A trial reports its metric at every
+evaluation, and the pruner may stop it there; a trial whose loss diverges, or whose sampled
+settings are refused, is recorded as failed with the reason and the study goes on. A trial
+whose process died stops sending heartbeats; the next process to work on the study marks it
+failed and retries its parameters once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
+from optuna.study import MaxTrialsCallback
+from optuna.trial import FrozenTrial, TrialState
+from rich.console import Console
+
+from ganbench.config import RunConfig, resolve_config
+from ganbench.errors import ConfigError, MetricUnavailable, TrainingDiverged
+from ganbench.evaluation import MetricResult
+from ganbench.registry import Registry
+from ganbench.runner import make_tracker, run
+from ganbench.search_settings import SearchSettings
+from ganbench.space import SearchSpace, apply_params, build_space
+from ganbench.study_plots import save_study_plots
+from ganbench.tracking import Tracker
+from ganbench.training import EarlyStop
+
+# A trial's own failure: recorded, and the study goes on. Anything else (a missing dataset, a store
+# that does not answer) would fail every trial, so it stops the study.
+TRIAL_ERRORS = (TrainingDiverged, ConfigError, MetricUnavailable)
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+STUDY_KIND = "study"
+
+# ganbench prints every trial once, failures with their reason; Optuna's own log would repeat them with tracebacks
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+@dataclass
+class SearchOutcome:
+    study: str
+    storage: str
+    metric: str
+    direction: str
+    counts: dict[str, int]
+    best: FrozenTrial | None
+    parent_run_id: str
+    tracking_uri: str
+    experiment: str
+    interrupted: bool
+
+
+def default_storage(config: RunConfig) -> str:
+    return f"sqlite:///{(Path(config.results_dir) / 'optuna.db').resolve()}"
+
+
+def open_storage(url: str, stale_after: int) -> RDBStorage:
+    heartbeat = max(1, stale_after // 4)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                heartbeat_interval=heartbeat,
+                grace_period=stale_after,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
+    except Exception as exc:  # SQLAlchemy raises many kinds: a bad URL, a missing driver, a server that is down
+        raise ConfigError(
+            f"Could not open the Optuna storage {url!r}: {exc}. Pass a SQLAlchemy URL to --storage."
+        ) from exc
+
+
+class Search:
+    """One study: its storage, settings, base run config, space and MLflow parent run."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        flags: Mapping[str, Any],
+        file_values: Mapping[str, Any],
+        settings: SearchSettings,
+        space_overrides: Mapping[str, Any],
+        console: Console,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.console = console
+        self.file_values = dict(file_values)
+        asked = "metrics" in flags or "metrics" in file_values  # else only the searched metric, the cheapest
+        extra = resolve_config(registry, self.file_values, flags).config.metrics if asked else []
+        self.flags = {**flags, "metrics": list(dict.fromkeys([settings.metric, *extra]))}
+        self.space_overrides = dict(space_overrides)
+        self.config = resolve_config(registry, self.file_values, self.flags).config
+        self.space: SearchSpace = build_space(self.config, registry, self.space_overrides)
+        self.metric_spec = registry.get("metric", settings.metric)
+        self.direction: Literal["minimize", "maximize"] = (
+            "maximize" if self.metric_spec.higher_is_better else "minimize"
+        )
+        self.name = settings.study or f"{self.config.model}-{self.config.dataset}-{settings.metric}"
+        self.storage_url = settings.storage or default_storage(self.config)
+        self.tracker = make_tracker(self.config)
+
+    # ------------------------------------------------------------------ studies
+
+    def create(self) -> optuna.Study:
+        storage = open_storage(self.storage_url, self.settings.stale_after)
+        try:
+            study = optuna.create_study(
+                storage=storage,
+                study_name=self.name,
+                direction=self.direction,
+                sampler=build_sampler(self.settings.sampler, self.config.seed),
+                pruner=build_pruner(self.settings.pruner, self.config),
+            )
+        except optuna.exceptions.DuplicatedStudyError as exc:
+            raise ConfigError(
+                f"A study named {self.name!r} already exists in {self.storage_url}. Continue it with "
+                f"`ganbench search --study {self.name} --resume`, or pass another --study name."
+            ) from exc
+        parent = self.tracker.start(
+            self.config.experiment or self.config.dataset,
+            self.name,
+            {
+                "ganbench.kind": STUDY_KIND,
+                "ganbench.study": self.name,
+                "model": self.config.model,
+                "dataset": self.config.dataset,
+                "loss": self.config.loss,
+            },
+        )
+        self.tracker.log_params(
+            {
+                **{f"search.{key}": str(value) for key, value in asdict(self.settings).items()},
+                **{f"space.{key}": shown for key, shown in self.space.describe().items()},
+                "search.storage": self.storage_url,
+                "search.direction": self.direction,
+            }
+        )
+        saved = {
+            "flags": self.flags,
+            "file_values": self.file_values,
+            "settings": asdict(self.settings),
+            "space": self.space_overrides,
+            "parent_run_id": parent,
+        }
+        for key, value in saved.items():
+            study.set_user_attr(f"ganbench.{key}", value)
+        baseline = self.space.baseline(self.config, self.registry)
+        if baseline:
+            study.enqueue_trial(baseline)  # trial 0: the paper's settings, so a search never ends below them
+        return study
+
+    # ------------------------------------------------------------------ trials
+
+    def optimize(self, study: optuna.Study) -> SearchOutcome:
+        finished = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+        interrupted = False
+        if finished >= self.settings.trials:
+            self.console.print(
+                f"Study {self.name} already holds {finished} finished trials (--trials {self.settings.trials}); "
+                "pass a larger --trials to run more."
+            )
+        else:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.optimize(
+                        self._objective,
+                        timeout=self.settings.timeout,
+                        callbacks=[MaxTrialsCallback(self.settings.trials, states=FINISHED_STATES)],
+                        catch=TRIAL_ERRORS,
+                    )
+            except KeyboardInterrupt:
+                interrupted = True
+        return self._finish(study, interrupted)
+
+    def _objective(self, trial: optuna.Trial) -> float:
+        params = self.space.sample(trial)
+        flags = {
+            **self.flags,
+            **apply_params(self.config, params),
+            "run_name": f"{self.name}-t{trial.number}",
+        }
+        reported: dict[str, Any] = {}
+
+        def on_evaluation(step: int, results: list[MetricResult]) -> None:
+            result = next(r for r in results if r.metric == self.settings.metric)
+            if result.value is None:
+                raise MetricUnavailable(f"{self.settings.metric} could not be computed: {result.unavailable}")
+            reported.update(
+                value=result.value, step=step, protocol=result.protocol.describe() if result.protocol else ""
+            )
+            trial.report(result.value, step)
+            if trial.should_prune():
+                reported["pruned"] = True
+                raise EarlyStop(f"pruned by the {self.settings.pruner} pruner at step {step}")
+
+        tags = {"mlflow.parentRunId": self.parent_run_id(trial.study), "ganbench.study": self.name}
+        tags["ganbench.trial"] = str(trial.number)
+        try:
+            outcome = run(
+                self.registry,
+                flags,
+                self.file_values,
+                None,
+                Console(file=io.StringIO()),
+                on_evaluation,
+                tags,
+                on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+            )
+        except TRIAL_ERRORS as error:
+            trial.set_user_attr("fail_reason", str(error))
+            self._tag_trial_run(trial, {"ganbench.trial_state": "FAIL"})
+            self._print_trial(trial, params, f"[red]failed[/]: {error}")
+            raise
+        if outcome.status == "KILLED":
+            raise KeyboardInterrupt
+        if reported.get("protocol"):
+            trial.set_user_attr("protocol", reported["protocol"])
+        if reported.get("pruned"):
+            self._tag_trial_run(trial, {"ganbench.trial_state": "PRUNED"})
+            self._print_trial(trial, params, f"[yellow]pruned[/] at step {reported['step']} ({reported['value']:.4g})")
+            raise optuna.TrialPruned(outcome.message)
+        self._tag_trial_run(trial, {"ganbench.trial_state": "COMPLETE"})
+        self._print_trial(trial, params, f"{self.settings.metric} [bold]{reported['value']:.4g}[/]")
+        return float(reported["value"])
+
+    def parent_run_id(self, study: optuna.Study) -> str:
+        return str(study.user_attrs["ganbench.parent_run_id"])
+
+    def _tag_trial_run(self, trial: optuna.Trial, tags: dict[str, str]) -> None:
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if run_id:
+            self.tracker.tag_run(run_id, tags)
+
+    def _print_trial(self, trial: optuna.Trial, params: Mapping[str, Any], result: str) -> None:
+        shown = "  ".join(f"{key}={_short(value)}" for key, value in params.items())
+        self.console.print(f"trial {trial.number}: {result}  [dim]{shown}[/]")
+
+    # ------------------------------------------------------------------ the end
+
+    def _finish(self, study: optuna.Study, interrupted: bool) -> SearchOutcome:
+        trials = study.get_trials(deepcopy=False)
+        counts = {state.name: sum(t.state == state for t in trials) for state in FINISHED_STATES}
+        best = _best_trial(study)
+        values: dict[str, float] = {f"trials_{name.lower()}": count for name, count in counts.items()}
+        if best is not None and best.value is not None:
+            values[f"best_{self.settings.metric}"] = best.value
+            self.tracker.set_tags(
+                {
+                    "best.trial": str(best.number),
+                    "best.run_id": str(best.user_attrs.get("mlflow_run_id", "")),
+                    f"protocol.{self.settings.metric}": str(best.user_attrs.get("protocol", "")),
+                    **{f"best.{key}": str(value) for key, value in best.params.items()},
+                }
+            )
+        self.tracker.log_metrics(values, len(trials))
+        plots_dir = Path(self.config.results_dir) / "studies" / self.name
+        plots, missing = save_study_plots(study, plots_dir)
+        for path in plots:
+            self.tracker.log_artifact(path, "plots")
+        if missing:
+            self.tracker.set_tags({f"plot.{name}": f"not drawn: {reason}" for name, reason in missing.items()})
+        self.tracker.end("KILLED" if interrupted else "FINISHED")
+        return SearchOutcome(
+            self.name,
+            self.storage_url,
+            self.settings.metric,
+            self.direction,
+            counts,
+            best,
+            self.tracker.run_id,
+            self.tracker.tracking_uri,
+            self.config.experiment or self.config.dataset,
+            interrupted,
+        )
+
+
+def start_search(
+    registry: Registry,
+    flags: Mapping[str, Any],
+    file_values: Mapping[str, Any],
+    settings: SearchSettings,
+    space_overrides: Mapping[str, Any],
+    console: Console,
+) -> SearchOutcome:
+    search = Search(registry, flags, file_values, settings, space_overrides, console)
+    study = search.create()
+    console.print(
+        f"[bold]ganbench search[/]: study {search.name}, {search.config.model} on {search.config.dataset}, "
+        f"{search.direction[:-1]}ing {settings.metric}, {settings.trials} trials"
+    )
+    return search.optimize(study)
+
+
+def resume_search(
+    registry: Registry, name: str, storage_url: str, budget: Mapping[str, Any], console: Console
+) -> SearchOutcome:
+    """Continue a study with the settings it was started with; ``budget`` may change trials,
+    timeout and stale_after."""
+    storage = open_storage(storage_url, budget.get("stale_after", SearchSettings.stale_after))
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError as exc:
+        raise ConfigError(
+            f"There is no study named {name!r} in {storage_url}. `ganbench search` starts one; "
+            "pass --storage if it lives elsewhere."
+        ) from exc
+    attrs = study.user_attrs
+    settings = SearchSettings(**{**attrs["ganbench.settings"], **budget, "storage": storage_url, "study": name})
+    search = Search(
+        registry, attrs["ganbench.flags"], attrs["ganbench.file_values"], settings, attrs["ganbench.space"], console
+    )
+    # a sampler seeded as at the start would propose the first trials' parameters again
+    study.sampler = build_sampler(settings.sampler, search.config.seed + len(study.trials))
+    study.pruner = build_pruner(settings.pruner, search.config)
+    search.tracker.resume(search.parent_run_id(study))
+    for trial in fail_dead_trials(study):
+        console.print(f"trial {trial.number} was cut off (its process stopped): marked failed, its parameters queued")
+    reconcile_runs(study, search.tracker)
+    done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+    console.print(f"[bold]ganbench search[/]: resuming study {name} with {done} finished trials")
+    return search.optimize(study)
+
+
+def fail_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Mark trials whose heartbeat stopped as failed (their parameters are queued once more)."""
+    before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    fail_stale_trials(study)
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)) if t.number in before]
+
+
+def reconcile_runs(study: optuna.Study, tracker: Tracker) -> None:
+    """A failed trial's MLflow run that still says RUNNING died with its process: say so in MLflow."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if run_id and tracker.run_status(run_id) == "RUNNING":
+            tracker.tag_run(run_id, {"ganbench.trial_state": "FAIL", "ganbench.error": "the search process died"})
+            tracker.terminate(run_id, "FAILED")
+
+
+def build_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def build_pruner(name: str, config: RunConfig) -> optuna.pruners.BasePruner:
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=config.eval_every, max_resource=config.steps)
+    return optuna.pruners.NopPruner()
+
+
+def _best_trial(study: optuna.Study) -> FrozenTrial | None:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return study.best_trial if complete else None
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float) and value != 0 and not math.isnan(value):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def summary_rows(outcome: SearchOutcome) -> list[tuple[str, str]]:
+    """What the CLI prints at the end, as label/value pairs."""
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in outcome.counts.items())
+    rows = [("study", f"{outcome.study} ({outcome.storage})"), ("trials", counts)]
+    if outcome.best is not None:
+        best = outcome.best
+        rows.append((f"best {outcome.metric}", f"{best.value:.4g} (trial {best.number}, {outcome.direction})"))
+        rows.append(("protocol", str(best.user_attrs.get("protocol", ""))))
+        rows.append(("best params", json.dumps(best.params, default=str)))
+        rows.append(("best run", str(best.user_attrs.get("mlflow_run_id", ""))))
+    else:
+        rows.append((f"best {outcome.metric}", "none: no trial completed"))
+    rows.append(("parent run", outcome.parent_run_id))
+    return rows

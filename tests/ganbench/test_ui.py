@@ -1,0 +1,167 @@
+"""``ganbench ui``: the command it starts, and the stores it refuses, without starting a server."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from ganbench import ui
+from ganbench.errors import GanbenchError
+from tests.conftest import REPO, ganbench_command, plugin_env
+
+# Pictures a person checks by eye after a test run (kept out of git by results/*).
+ARTIFACTS = REPO / "results" / "test-artifacts"
+
+
+@pytest.fixture
+def fake_popen(monkeypatch) -> list[list[str]]:
+    """The argv of every server started, none of them for real."""
+    started: list[list[str]] = []
+
+    class FakeServer:
+        def __init__(self, argv: list[str]) -> None:
+            started.append(argv)
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(ui.subprocess, "Popen", FakeServer)
+    return started
+
+
+def test_the_ui_is_this_pythons_mlflow_on_the_store_bound_to_localhost():
+    uri = "sqlite:////home/me/results/mlflow.db"
+    assert ui.ui_argv(uri, 5001) == [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "5001",
+        "--workers",
+        "1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("uri", "path"),
+    [
+        ("sqlite:////abs/results/mlflow.db", Path("/abs/results/mlflow.db")),
+        ("sqlite:///results/mlflow.db", Path("results/mlflow.db")),
+        ("file:///abs/mlruns", Path("/abs/mlruns")),
+        ("/abs/mlruns", Path("/abs/mlruns")),
+        ("http://tracking:5000", None),
+        ("postgresql://user@db/mlflow", None),
+    ],
+)
+def test_local_store_path(uri, path):
+    assert ui.local_store_path(uri) == path
+
+
+def test_serve_prints_the_url_then_runs_the_ui(tmp_path, fake_popen):
+    store = tmp_path / "mlflow.db"
+    store.touch()
+    uri = f"sqlite:///{store}"
+    console = Console(file=io.StringIO(), width=200)
+    assert ui.serve(uri, 5002, console) == 0
+    assert fake_popen == [ui.ui_argv(uri, 5002)]
+    assert "http://127.0.0.1:5002" in console.file.getvalue()
+
+
+def test_serve_refuses_a_store_that_does_not_exist_and_creates_none(tmp_path, fake_popen):
+    missing = tmp_path / "results" / "mlflow.db"
+    with pytest.raises(GanbenchError, match=f"no MLflow store at {missing}.*ganbench run"):
+        ui.serve(f"sqlite:///{missing}", 5000, Console(file=io.StringIO()))
+    assert fake_popen == [] and not missing.parent.exists()
+
+
+def test_a_tracking_server_is_opened_not_served(fake_popen):
+    console = Console(file=io.StringIO(), width=200)
+    assert ui.serve("http://tracking:5000", 5000, console) == 0
+    assert fake_popen == [] and "open http://tracking:5000" in console.file.getvalue()
+
+
+def test_cli_ui_on_a_missing_store_is_a_one_paragraph_error(tmp_path):
+    result = subprocess.run(
+        [*ganbench_command(), "ui", "--results-dir", "nowhere"],
+        env=plugin_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "no MLflow store at" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert server.poll() is None, server.communicate()[1]
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the MLflow UI did not answer at {url}")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_experiment_page_lists_the_runs_with_their_fid_in_headless_chromium(tmp_path):
+    from ganbench.tracking import Tracker
+
+    results = tmp_path / "results"
+    tracker = Tracker(f"sqlite:///{results / 'mlflow.db'}", results / "mlartifacts")
+    for name, fid in (("dcgan-browser", 123.4), ("wgan-browser", 98.7)):
+        tracker.start("shapes", name, {"model": name.split("-")[0]})
+        tracker.log_metrics({"fid": fid}, step=100)
+        tracker.end("FINISHED")
+    experiment = tracker.experiment_id("shapes")
+    port = _free_port()
+    server = subprocess.Popen(
+        [*ganbench_command(), "ui", "--port", str(port), "--results-dir", str(results)],
+        env=plugin_env(tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/health", server)
+        page = f"http://127.0.0.1:{port}/#/experiments/{experiment}"
+        browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000"]
+        dom = subprocess.run([*browser, "--dump-dom", page], capture_output=True, text=True, timeout=180).stdout
+        assert "dcgan-browser" in dom and "wgan-browser" in dom
+        assert "fid" in dom and "98.7" in dom
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        screenshot = ARTIFACTS / "mlflow-ui-experiment.png"
+        subprocess.run(
+            [*browser, "--window-size=1600,900", f"--screenshot={screenshot}", page], capture_output=True, timeout=180
+        )
+        assert screenshot.stat().st_size > 10_000
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
