@@ -21,6 +21,7 @@ for _name in ("mlflow", "alembic"):
 
 MAX_BATCH = 900  # MLflow accepts at most 1000 metrics (and 100 params) per log_batch call
 CHECKPOINT_TAG = "ganbench.checkpoint"
+EXPERIMENT_KIND_TAG, TRAINING_EXPERIMENT = "mlflow.experimentKind", "custom_model_development"
 
 
 def default_tracking_uri(results_dir: Path) -> str:
@@ -68,7 +69,14 @@ class Tracker:
         if experiment is not None:
             return experiment.experiment_id
         location = (self.artifact_root / name).resolve().as_uri() if self._is_local_store() else None
-        return self._call("create an experiment", self.client.create_experiment, name, artifact_location=location)
+        # MLflow 3's UI opens other experiments on its GenAI pages, which hide the training runs
+        return self._call(
+            "create an experiment",
+            self.client.create_experiment,
+            name,
+            artifact_location=location,
+            tags={EXPERIMENT_KIND_TAG: TRAINING_EXPERIMENT},
+        )
 
     def start(self, experiment: str, run_name: str, tags: dict[str, str]) -> str:
         run = self._call(

@@ -50,6 +50,11 @@ def ui_argv(tracking_uri: str, port: int) -> list[str]:
     ]
 
 
+def runs_page(base_url: str, experiment_id: str, metric: str = "fid") -> str:
+    """The UI's page of an experiment's runs, sorted by ``metric`` (best first for lower-is-better metrics)."""
+    return f"{base_url}/#/experiments/{experiment_id}/runs?orderByKey=metrics.%60{metric}%60&orderByAsc=true"
+
+
 def serve(tracking_uri: str, port: int, console: Console) -> int:
     """Run the UI until Ctrl-C; returns its exit status (0 when stopped with Ctrl-C)."""
     if is_server(tracking_uri):
@@ -61,7 +66,9 @@ def serve(tracking_uri: str, port: int, console: Console) -> int:
             f"There is no MLflow store at {store}: nothing has been tracked there yet. Train with `ganbench run`, "
             "or point --results-dir or --tracking-uri at the store that holds your runs."
         )
-    console.print(f"MLflow UI at http://{HOST}:{port} for {tracking_uri} (Ctrl-C stops it)")
+    base = f"http://{HOST}:{port}"
+    console.print(f"MLflow UI at {base} for {tracking_uri} (Ctrl-C stops it)")
+    console.print(f"an experiment's runs by FID: {runs_page(base, 'ID')}", style="dim")
     process = subprocess.Popen(ui_argv(tracking_uri, port))
     try:
         return process.wait()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -130,7 +132,7 @@ def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120) -> 
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_the_experiment_page_lists_the_runs_with_their_fid_in_headless_chromium(tmp_path):
+def test_the_experiment_page_lists_the_runs_sorted_by_fid_in_headless_chromium(tmp_path):
     from ganbench.tracking import Tracker
 
     results = tmp_path / "results"
@@ -145,23 +147,25 @@ def test_the_experiment_page_lists_the_runs_with_their_fid_in_headless_chromium(
         [*ganbench_command(), "ui", "--port", str(port), "--results-dir", str(results)],
         env=plugin_env(tmp_path),
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # the UI's own server processes are stopped with it
     )
     try:
         _wait_until_up(f"http://127.0.0.1:{port}/health", server)
-        page = f"http://127.0.0.1:{port}/#/experiments/{experiment}"
-        browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000"]
+        page = ui.runs_page(f"http://127.0.0.1:{port}", experiment, "fid")
+        # wide enough that the runs table is not cut off by MLflow's side panels
+        browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=3000,800"]
+        browser += ["--virtual-time-budget=20000"]
         dom = subprocess.run([*browser, "--dump-dom", page], capture_output=True, text=True, timeout=180).stdout
-        assert "dcgan-browser" in dom and "wgan-browser" in dom
-        assert "fid" in dom and "98.7" in dom
+        assert "Training runs" in dom, "the experiment opens on its runs, not on MLflow's GenAI pages"
+        assert 0 < dom.index("wgan-browser") < dom.index("dcgan-browser"), "sorted by FID, best first"
+        assert 'aria-label="Sort: fid"' in dom
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        screenshot = ARTIFACTS / "mlflow-ui-experiment.png"
-        subprocess.run(
-            [*browser, "--window-size=1600,900", f"--screenshot={screenshot}", page], capture_output=True, timeout=180
-        )
+        screenshot = ARTIFACTS / "mlflow-ui-runs-by-fid.png"
+        subprocess.run([*browser, f"--screenshot={screenshot}", page], capture_output=True, timeout=180)
         assert screenshot.stat().st_size > 10_000
     finally:
-        server.terminate()
-        server.communicate(timeout=60)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
