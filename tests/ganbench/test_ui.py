@@ -1,11 +1,11 @@
-"""``ganbench ui``: the command it starts, and the stores it refuses, without starting a server."""
+"""``ganbench ui``: the command it starts, the stores it refuses, and the real UI in headless chromium."""
 
 from __future__ import annotations
 
 import io
 import os
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys
