@@ -67,6 +67,8 @@ def default_storage(config: RunConfig) -> str:
 
 
 def open_storage(url: str, stale_after: int) -> RDBStorage:
+    if url.startswith("sqlite:///"):  # SQLite creates the file, not its folder
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     heartbeat = max(1, stale_after // 4)
     try:
         with warnings.catch_warnings():

@@ -6,6 +6,8 @@ metrics; this module only hands them to torch-fidelity, so the numbers are torch
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
@@ -22,22 +24,36 @@ LOGITS = "logits_unbiased"
 KID_SUBSET_SIZE = 1000
 KID_SUBSETS = 100
 IS_SPLITS = 10
+# Rounding puts the FID of identical feature sets a hair either side of 0; anything further below is wrong.
+FID_TOLERANCE = 1e-6
+IS_TOLERANCE = 1e-6
 
 
 def fid(inputs: MetricInput) -> dict[str, float]:
     fake, real = _fake_and_real(inputs, "FID")
     value = fid_statistics_to_metric(fid_features_to_statistics(fake), fid_features_to_statistics(real), verbose=False)
-    return {"fid": value[KEY_METRIC_FID]}
+    distance = float(value[KEY_METRIC_FID])
+    if not math.isfinite(distance) or distance < -FID_TOLERANCE:
+        raise MetricUnavailable(
+            f"FID came out as {distance}, which no distance can be: the covariances of {len(fake)} generated and "
+            f"{len(real)} reference samples of {fake.shape[1]} features are too degenerate to compare. "
+            "Evaluate with more samples (--eval-samples, --reference-samples)."
+        )
+    return {"fid": max(distance, 0.0)}
 
 
 def kid(inputs: MetricInput) -> dict[str, float]:
-    """KID over 100 random subsets of min(1000, n_fake, n_real) samples from each side."""
+    """KID over 100 random subsets of min(1000, n/2) samples from each side (n: the smaller side).
+
+    Subsets of at most half the samples differ from each other, so ``kid_std`` measures
+    something; subsets of all the samples would all be the same set, with a std of 0.
+    """
     fake, real = _fake_and_real(inputs, "KID")
     value = kid_features_to_metric(
         fake,
         real,
         kid_subsets=KID_SUBSETS,
-        kid_subset_size=min(KID_SUBSET_SIZE, len(fake), len(real)),
+        kid_subset_size=kid_subset_size(len(fake), len(real)),
         rng_seed=inputs.seed,
         verbose=False,
     )
@@ -50,7 +66,17 @@ def inception_score(inputs: MetricInput) -> dict[str, float]:
     if len(fake) < 1:
         raise MetricUnavailable("IS needs at least one generated sample; got none.")
     value = isc_features_to_metric(fake, splits=min(IS_SPLITS, len(fake)), shuffle=True, rng_seed=inputs.seed)
-    return {"is": value[KEY_METRIC_ISC_MEAN], "is_std": value[KEY_METRIC_ISC_STD]}
+    score = float(value[KEY_METRIC_ISC_MEAN])
+    if not math.isfinite(score) or score < 1 - IS_TOLERANCE:
+        raise MetricUnavailable(
+            f"IS came out as {score}, below its minimum of 1: the logits are not a classifier's (wrong weights or "
+            "wrong layer). Check --inception-weights."
+        )
+    return {"is": score, "is_std": value[KEY_METRIC_ISC_STD]}
+
+
+def kid_subset_size(n_fake: int, n_real: int) -> int:
+    return max(2, min(KID_SUBSET_SIZE, min(n_fake, n_real) // 2))
 
 
 def _fake_and_real(inputs: MetricInput, metric: str) -> tuple[torch.Tensor, torch.Tensor]:

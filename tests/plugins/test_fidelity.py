@@ -51,14 +51,38 @@ def test_fid_of_different_feature_sets_is_torch_fidelitys() -> None:
     assert value == pytest.approx(expected, rel=1e-12)
 
 
-def test_kid_with_few_samples_clamps_the_subset_and_is_torch_fidelitys() -> None:
-    fake, real = gaussian(5, shift=1.0, seed=1), gaussian(7, seed=2)
+def test_kid_with_few_samples_takes_subsets_of_half_and_is_torch_fidelitys() -> None:
+    fake, real = gaussian(40, shift=1.0, seed=1), gaussian(60, seed=2)
     value = fidelity.kid(MetricInput(fake=fake, real=real, seed=SEED))
     expected = kid_featuresdict_to_metric(
-        as_dict(fake), as_dict(real), POOL3, kid_subset_size=5, rng_seed=SEED, verbose=False
+        as_dict(fake), as_dict(real), POOL3, kid_subset_size=20, rng_seed=SEED, verbose=False
     )
     assert value == {"kid": expected[KEY_METRIC_KID_MEAN], "kid_std": expected[KEY_METRIC_KID_STD]}
     assert value["kid"] > 0 and value["kid_std"] > 0
+
+
+def test_kid_std_measures_the_spread_of_subsets_that_differ() -> None:
+    assert [fidelity.kid_subset_size(n, n) for n in (2, 5, 400, 2000, 50_000)] == [2, 2, 200, 1000, 1000]
+    features = gaussian(400, seed=3)
+    shifted = gaussian(400, shift=0.3, seed=4)
+    # with subsets of every sample, all 100 subsets would be one set and the std exactly 0
+    assert fidelity.kid(MetricInput(fake=features, real=shifted, seed=SEED))["kid_std"] > 1e-4
+
+
+def test_fid_below_zero_is_refused_and_rounding_at_zero_is_zero(monkeypatch) -> None:
+    features = gaussian(300)
+    assert fidelity.fid(MetricInput(fake=features, real=features, seed=SEED))["fid"] >= 0.0
+    monkeypatch.setattr(fidelity, "fid_statistics_to_metric", lambda *args, **kwargs: {KEY_METRIC_FID: -3.2})
+    with pytest.raises(MetricUnavailable, match="FID came out as -3.2.*more samples"):
+        fidelity.fid(MetricInput(fake=features, real=gaussian(300, seed=1), seed=SEED))
+
+
+def test_is_below_one_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(
+        fidelity, "isc_features_to_metric", lambda *a, **k: {KEY_METRIC_ISC_MEAN: 0.7, KEY_METRIC_ISC_STD: 0.1}
+    )
+    with pytest.raises(MetricUnavailable, match="below its minimum of 1"):
+        fidelity.inception_score(MetricInput(fake=gaussian(20, dim=1008), real=None, seed=SEED))
 
 
 def test_kid_subsets_follow_the_seed() -> None:
@@ -153,7 +177,7 @@ def test_fid_and_kid_on_inception_features_match_torch_fidelitys_own_pipeline(
         input2=Images(images[1]),
         fid=True,
         kid=True,
-        kid_subset_size=5,
+        kid_subset_size=fidelity.kid_subset_size(5, 5),
         rng_seed=SEED,
         feature_extractor_weights_path=str(tmp_path / "full.pth"),
         cuda=False,
