@@ -37,6 +37,14 @@ def fit_square(images: torch.Tensor, resolution: int) -> torch.Tensor:
     return TF.center_crop(images, [resolution, resolution])
 
 
+def fit_square_all(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    """``fit_square`` of a whole dataset (N, C, H, W), a chunk at a time to bound the memory of resizing."""
+    if images.shape[-2:] == (resolution, resolution):
+        return images
+    chunk = max(1, _RESIZE_CHUNK_VALUES // images.shape[1:].numel())
+    return torch.cat([fit_square(part, resolution) for part in images.split(chunk)])
+
+
 class TensorImageDataset:
     """A labelled dataset held in memory as uint8 (N, C, H, W), resized once to ``resolution``."""
 
@@ -45,8 +53,7 @@ class TensorImageDataset:
             raise TypeError(f"images must be a uint8 tensor (N, C, H, W), not {images.dtype} {tuple(images.shape)}")
         if len(labels) != len(images):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        chunk = max(1, _RESIZE_CHUNK_VALUES // images.shape[1:].numel())
-        self.images = torch.cat([fit_square(part, resolution) for part in images.split(chunk)])
+        self.images = fit_square_all(images, resolution)
         self.labels = labels.to(torch.int64)
         self.class_names = list(class_names)
         self.num_classes = len(self.class_names)
@@ -57,6 +64,31 @@ class TensorImageDataset:
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return to_signed_unit(self.images[index]), int(self.labels[index])
+
+
+class IndexedDataset:
+    """Items of a dataset picked by index, some mirrored left to right: repeats and flips without copying images."""
+
+    def __init__(self, base: TensorImageDataset, indices: torch.Tensor, mirrored: torch.Tensor) -> None:
+        if len(indices) != len(mirrored):
+            raise ValueError(f"{len(indices)} indices but {len(mirrored)} mirror flags")
+        self.base = base
+        self.indices = indices.to(torch.int64)
+        self.mirrored = mirrored.to(torch.bool)
+        self.class_names = base.class_names
+        self.num_classes = base.num_classes
+        self.channels = base.channels
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self.base.labels[self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image, label = self.base[int(self.indices[index])]
+        return (image.flip(-1) if self.mirrored[index] else image), label
 
 
 def open_image(path: Path) -> Image.Image:

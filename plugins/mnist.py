@@ -8,59 +8,18 @@ Images are 28x28 grayscale, resized to the requested resolution.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from torchvision.datasets import MNIST
-from torchvision.datasets.mnist import read_image_file, read_label_file
-from torchvision.datasets.utils import extract_archive
 
 from ganbench.errors import DatasetError
 from ganbench.hookspecs import hookimpl
+from ganbench.idxfiles import FILES, candidate_folders, locate, missing_error, read_split
 from ganbench.imagedata import TensorImageDataset
 from ganbench.specs import DatasetRequest, DatasetSpec
 
 SPLITS = ("train", "test")
 OPTIONS = {"download": False}
-# split -> (images, labels), the official names without ".gz"
-FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-
-
-def candidate_folders(base: Path) -> list[Path]:
-    """Where the files may lie, in the order they are searched."""
-    return [base / "MNIST" / "raw", base / "mnist", base]
-
-
-def _find(folder: Path, name: str) -> Path | None:
-    for path in (folder / name, folder / f"{name}.gz"):
-        if path.is_file():
-            return path
-    return None
-
-
-def locate(folders: list[Path], names: tuple[str, ...]) -> list[Path] | None:
-    """The files ``names`` (each plain or gzipped) from the first folder that holds them all."""
-    for folder in folders:
-        paths = [path for name in names if (path := _find(folder, name)) is not None]
-        if len(paths) == len(names):
-            return paths
-    return None
-
-
-def _read(path: Path, reader: Callable[[str], torch.Tensor], scratch: Path) -> torch.Tensor:
-    try:
-        plain = extract_archive(path, scratch) if path.suffix == ".gz" else path
-        return reader(str(plain))
-    except (OSError, EOFError, AssertionError, ValueError, RuntimeError) as exc:  # torchvision asserts on a bad header
-        raise DatasetError(
-            f"{path} is not a readable MNIST idx file ({exc or type(exc).__name__}). "
-            "Replace it with the official file of that name."
-        ) from exc
 
 
 def _download(base: Path) -> None:
@@ -74,8 +33,6 @@ def _download(base: Path) -> None:
 
 
 def _missing(split: str, base: Path, folders: list[Path], download: bool) -> DatasetError:
-    official = ", ".join(f"{name}.gz" for names in FILES.values() for name in names)
-    searched = ", ".join(str(folder) for folder in folders)
     raw = base / "MNIST" / "raw"
     fix = (
         f"torchvision's download into {raw} did not produce them: copy the files into one of those folders or "
@@ -84,27 +41,21 @@ def _missing(split: str, base: Path, folders: list[Path], download: bool) -> Dat
         else "point --data-dir at the folder that holds them, copy them into one of those folders, or let torchvision "
         f"download them into {raw} with --dataset-option download=true (needs internet access)"
     )
-    return DatasetError(
-        f"MNIST's {split} files were not found. Expected the official files {official} "
-        f"(gzip-compressed or not) in one of: {searched}. To fix this, {fix}."
-    )
+    return missing_error("MNIST", split, folders, fix)
 
 
 def build_mnist(request: DatasetRequest) -> TensorImageDataset:
     download = bool({**OPTIONS, **request.options}["download"])
     base = request.root if request.root is not None else request.cache_dir
-    folders = candidate_folders(base)
+    folders = candidate_folders(base, "MNIST", "mnist")
     paths = locate(folders, FILES[request.split])
     if paths is None and download:
         _download(base)
         paths = locate(folders, FILES[request.split])
     if paths is None:
         raise _missing(request.split, base, folders, download)
-    request.cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=request.cache_dir, prefix="mnist-") as scratch:
-        images = _read(paths[0], read_image_file, Path(scratch))
-        labels = _read(paths[1], read_label_file, Path(scratch))
-    return TensorImageDataset(images[:, None], labels, MNIST.classes, request.resolution)
+    images, labels = read_split(paths, request.cache_dir, "MNIST")
+    return TensorImageDataset(images, labels, MNIST.classes, request.resolution)
 
 
 @hookimpl

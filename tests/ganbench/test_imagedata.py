@@ -7,9 +7,11 @@ from PIL import Image
 from ganbench.errors import DatasetError
 from ganbench.imagedata import (
     ImageFileDataset,
+    IndexedDataset,
     TensorImageDataset,
     detect_channels,
     fit_square,
+    fit_square_all,
     is_grayscale,
     load_image,
     to_signed_unit,
@@ -104,3 +106,22 @@ def test_image_file_dataset_decodes_items_on_demand(tmp_path: Path) -> None:
     assert image.shape == (3, 16, 16)
     assert torch.all(image == -1.0)
     assert label == 1
+
+
+def test_fit_square_all_resizes_in_chunks_and_leaves_fitting_images_alone() -> None:
+    images = torch.randint(0, 256, (5, 3, 40, 30), dtype=torch.uint8)
+    assert torch.equal(fit_square_all(images, 16), torch.stack([fit_square(image, 16) for image in images]))
+    fitting = images[:, :, :30]
+    assert fit_square_all(fitting, 30) is fitting
+
+
+def test_indexed_dataset_repeats_and_mirrors_without_copying() -> None:
+    images = torch.randint(0, 256, (3, 1, 4, 4), dtype=torch.uint8)
+    base = TensorImageDataset(images, torch.tensor([0, 1, 1]), ["a", "b"], resolution=4)
+    view = IndexedDataset(base, torch.tensor([2, 0, 2]), torch.tensor([False, False, True]))
+    assert isinstance(view, ImageDataset)
+    assert (len(view), view.channels, view.num_classes, view.class_names) == (3, 1, 2, ["a", "b"])
+    assert view.labels.tolist() == [1, 0, 1]
+    assert torch.equal(view[0][0], base[2][0]) and torch.equal(view[2][0], base[2][0].flip(-1))
+    with pytest.raises(ValueError, match="2 indices but 1 mirror flags"):
+        IndexedDataset(base, torch.tensor([0, 1]), torch.tensor([False]))

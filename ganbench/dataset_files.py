@@ -1,0 +1,102 @@
+"""Building blocks for dataset plugins that read an existing copy of an official dataset from --data-dir.
+
+ganbench never downloads at run time: a missing or damaged file stops the run with a
+DatasetError that says which files are expected where and how to get them. Plugins whose
+conversion is slow keep the converted tensors under the cache folder (see ``cached``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchvision.datasets.utils import check_md5
+
+from ganbench.errors import DatasetError
+
+
+def candidate_folders(root: Path | None, dataset: str, folder: str) -> list[Path]:
+    """Where the official folder ``folder`` may lie: in --data-dir, in --data-dir/<dataset>, or be --data-dir."""
+    if root is None:
+        return []
+    candidates = [root / folder, root / dataset / folder]
+    return [root, *candidates] if root.name == folder else candidates
+
+
+def find_folder(dataset: str, root: Path | None, folder: str, needed: Sequence[str], how_to_get: str) -> Path:
+    """The first candidate folder holding every name in ``needed``, else a DatasetError saying what is missing where."""
+    candidates = candidate_folders(root, dataset, folder)
+    for candidate in candidates:
+        if all((candidate / name).exists() for name in needed):
+            return candidate
+    raise _missing(dataset, root, folder, candidates, needed, how_to_get)
+
+
+def _missing(
+    dataset: str, root: Path | None, folder: str, candidates: list[Path], needed: Sequence[str], how_to_get: str
+) -> DatasetError:
+    expected = f"{dataset} reads an existing copy of its official files: {', '.join(needed)}, in a folder {folder}"
+    if root is None:
+        return DatasetError(
+            f"{expected} under --data-dir, which is not set. Pass --data-dir with the folder that holds {folder}. "
+            f"{how_to_get}"
+        )
+    searched = ", ".join(str(candidate) for candidate in candidates)
+    present = [candidate for candidate in candidates if candidate.is_dir()]
+    if present:
+        lacking = [name for name in needed if not (present[0] / name).exists()]
+        found = f"{present[0]} lacks {', '.join(lacking)}"
+    else:
+        found = "none of those folders exists"
+    return DatasetError(f"{expected} (searched: {searched}); {found}. {how_to_get}")
+
+
+def verify_checksums(dataset: str, folder: Path, checksums: Mapping[str, str], how_to_get: str) -> None:
+    """Check files against their official MD5 sums (as torchvision records them), naming every file that differs."""
+    damaged = [name for name, md5 in checksums.items() if not check_md5(folder / name, md5)]
+    if damaged:
+        raise DatasetError(
+            f"{dataset}: {', '.join(damaged)} in {folder} differ from the official files (MD5 checksum): "
+            f"they are damaged, truncated or from another release. Replace them. {how_to_get}"
+        )
+
+
+def source_stamp(paths: Sequence[Path]) -> list[tuple[str, int, int]]:
+    """Path, size and modification time of each source: part of a cache key, so a changed source is reconverted."""
+    stamps = []
+    for path in paths:
+        stat = path.stat()
+        stamps.append((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
+    return stamps
+
+
+def cached(
+    cache_dir: Path, name: str, key: Mapping[str, Any], convert: Callable[[], dict[str, torch.Tensor]]
+) -> dict[str, torch.Tensor]:
+    """The tensors ``convert`` returns, kept in ``cache_dir`` under ``key`` (JSON-serialisable) for the next load.
+
+    The file appears in one step (written beside it, then renamed), so a crash or a concurrent
+    run never leaves a partial cache behind.
+    """
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir / f"{name}-{digest}.pt"
+    if path.is_file():
+        # mapped rather than read: CelebA's train split at 128 px is 8 GB
+        return torch.load(path, weights_only=True, mmap=True)
+    tensors = convert()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=f".{name}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(tensors, file)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return tensors
