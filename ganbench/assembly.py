@@ -56,14 +56,23 @@ def cache_dir(config: RunConfig) -> Path:
     return Path(config.results_dir) / "cache"
 
 
-def load_dataset(config: RunConfig, registry: Registry, split: str) -> ImageDataset:
+def dataset_options(config: RunConfig, registry: Registry, reference: bool = False) -> dict[str, Any]:
+    """The dataset's options with the user's; a reference set leaves out those that only shape training data."""
+    spec = registry.get("dataset", config.dataset)
+    options = {**spec.options, **config.dataset_options}
+    if reference:
+        options.update({name: spec.options[name] for name in spec.training_only_options if name in spec.options})
+    return options
+
+
+def load_dataset(config: RunConfig, registry: Registry, split: str, reference: bool = False) -> ImageDataset:
     spec = registry.get("dataset", config.dataset)
     request = DatasetRequest(
         split=split,
         resolution=config.resolution,
         root=Path(config.data_dir).expanduser() if config.data_dir else None,
         cache_dir=cache_dir(config) / "data",
-        options={**spec.options, **config.dataset_options},
+        options=dataset_options(config, registry, reference),
     )
     dataset = spec.build(request)
     if len(dataset) == 0:
@@ -97,14 +106,19 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
         )
     ).to(device, memory_format=memory_format(config))
     objective = build_objective(config, registry)
-    reference = dataset if config.reference_split == "train" else load_dataset(config, registry, config.reference_split)
+    same_images = dataset_options(config, registry, reference=True) == dataset_options(config, registry)
+    reference = (
+        dataset
+        if config.reference_split == "train" and same_images
+        else load_dataset(config, registry, config.reference_split, reference=True)
+    )
     metric_specs = [registry.get("metric", name) for name in config.metrics]
     builders = {spec.extractor: registry.get("feature extractor", spec.extractor).build for spec in metric_specs}
     evaluator = Evaluator(
         metric_specs,
         builders,
         reference,
-        dataset_key(config, registry, config.reference_split),
+        dataset_key(config, registry, config.reference_split, reference=True),
         dataset,
         dataset_key(config, registry, "train"),
         config.eval_samples,
@@ -117,7 +131,7 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
     return Components(model, objective, dataset, evaluator, device)
 
 
-def dataset_key(config: RunConfig, registry: Registry, split: str) -> dict[str, Any]:
+def dataset_key(config: RunConfig, registry: Registry, split: str, reference: bool = False) -> dict[str, Any]:
     """What identifies a split's images: the key of cached features and of extractors trained on them.
 
     Options are keyed with the dataset's defaults filled in, so spelling out a default reuses the cache.
@@ -128,7 +142,7 @@ def dataset_key(config: RunConfig, registry: Registry, split: str) -> dict[str, 
         "version": spec.version,
         "split": split,
         "resolution": config.resolution,
-        "options": {**spec.options, **config.dataset_options},
+        "options": dataset_options(config, registry, reference),
         "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else None,
     }
 

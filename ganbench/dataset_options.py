@@ -34,6 +34,8 @@ LABELLED_OPTIONS: dict[str, Any] = {
     "balance": False,
 }
 UNLABELLED_OPTIONS: dict[str, Any] = {"fraction": 1.0, "seed": 0, "center_crop": None, "flip": False}
+# they change the train split only; the metrics' reference images are loaded without them
+TRAINING_ONLY_OPTIONS = ("fraction", "flip", "balance")
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,9 @@ class DatasetSpec:
     labelled: bool = True
     options: Mapping[str, Any] = field(default_factory=dict)
     needs_files: bool = True
+    # Options that only shape what G trains on (augmentation, a subset of train): reference images for the
+    # metrics are loaded with these at their defaults, so FID compares with the split as published.
+    training_only_options: tuple[str, ...] = ()
     # Bump when the same options give other images: cached reference features and trained extractors are
     # keyed by it, so stale ones are not reused.
     version: str = "1"

@@ -20,7 +20,14 @@ import torch
 from torchvision.datasets import CelebA
 
 from ganbench.dataset_files import cached, find_folder, source_stamp, verify_checksums
-from ganbench.dataset_options import UNLABELLED_OPTIONS, build_dataset, center_crop, describe_options, parse_options
+from ganbench.dataset_options import (
+    TRAINING_ONLY_OPTIONS,
+    UNLABELLED_OPTIONS,
+    build_dataset,
+    center_crop,
+    describe_options,
+    parse_options,
+)
 from ganbench.errors import DatasetError
 from ganbench.hookspecs import hookimpl
 from ganbench.imagedata import fit_square, load_image
@@ -101,5 +108,6 @@ def ganbench_datasets() -> list[DatasetSpec]:
             splits=SPLITS,
             labelled=False,
             options=OPTIONS,
+            training_only_options=TRAINING_ONLY_OPTIONS,
         )
     ]

@@ -14,7 +14,14 @@ import torch
 from torchvision.datasets import CIFAR10, CIFAR100
 
 from ganbench.dataset_files import find_folder, verify_checksums
-from ganbench.dataset_options import LABELLED_OPTIONS, build_dataset, center_crop, describe_options, parse_options
+from ganbench.dataset_options import (
+    LABELLED_OPTIONS,
+    TRAINING_ONLY_OPTIONS,
+    build_dataset,
+    center_crop,
+    describe_options,
+    parse_options,
+)
 from ganbench.hookspecs import hookimpl
 from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
 
@@ -68,6 +75,7 @@ def ganbench_datasets() -> list[DatasetSpec]:
             build=build_cifar10,
             splits=SPLITS,
             options=LABELLED_OPTIONS,
+            training_only_options=TRAINING_ONLY_OPTIONS,
         ),
         DatasetSpec(
             name="cifar100",
@@ -76,5 +84,6 @@ def ganbench_datasets() -> list[DatasetSpec]:
             build=build_cifar100,
             splits=SPLITS,
             options=LABELLED_OPTIONS,
+            training_only_options=TRAINING_ONLY_OPTIONS,
         ),
     ]

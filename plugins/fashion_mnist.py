@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from torchvision.datasets import FashionMNIST
 
-from ganbench.dataset_options import LABELLED_OPTIONS, build_dataset, center_crop, describe_options, parse_options
+from ganbench.dataset_options import (
+    LABELLED_OPTIONS,
+    TRAINING_ONLY_OPTIONS,
+    build_dataset,
+    center_crop,
+    describe_options,
+    parse_options,
+)
 from ganbench.hookspecs import hookimpl
 from ganbench.idxfiles import FILES, candidate_folders, locate, missing_error, read_split
 from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
@@ -45,5 +52,6 @@ def ganbench_datasets() -> list[DatasetSpec]:
             build=build_fashion_mnist,
             splits=SPLITS,
             options=LABELLED_OPTIONS,
+            training_only_options=TRAINING_ONLY_OPTIONS,
         )
     ]

@@ -20,7 +20,14 @@ import torch
 from torchvision.datasets import STL10
 
 from ganbench.dataset_files import cached, find_folder, source_stamp, verify_checksums
-from ganbench.dataset_options import LABELLED_OPTIONS, build_dataset, center_crop, describe_options, parse_options
+from ganbench.dataset_options import (
+    LABELLED_OPTIONS,
+    TRAINING_ONLY_OPTIONS,
+    build_dataset,
+    center_crop,
+    describe_options,
+    parse_options,
+)
 from ganbench.hookspecs import hookimpl
 from ganbench.imagedata import fit_square_all
 from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
@@ -98,5 +105,6 @@ def ganbench_datasets() -> list[DatasetSpec]:
             build=build_stl10,
             splits=SPLITS,
             options=LABELLED_OPTIONS,
+            training_only_options=TRAINING_ONLY_OPTIONS,
         )
     ]
