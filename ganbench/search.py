@@ -205,6 +205,8 @@ class Search:
             reported.update(
                 value=result.value, step=step, protocol=result.protocol.describe() if result.protocol else ""
             )
+            if "best" not in reported or self._better(result.value, reported["best"]):
+                reported.update(best=result.value, best_step=step)
             trial.report(result.value, step)
             if trial.should_prune():
                 reported["pruned"] = True
@@ -237,8 +239,13 @@ class Search:
             self._print_trial(trial, params, f"[yellow]pruned[/] at step {reported['step']} ({reported['value']:.4g})")
             raise optuna.TrialPruned(outcome.message)
         self._tag_trial_run(trial, {"ganbench.trial_state": "COMPLETE"})
-        self._print_trial(trial, params, f"{self.settings.metric} [bold]{reported['value']:.4g}[/]")
-        return float(reported["value"])
+        best = f"{self.settings.metric} [bold]{reported['best']:.4g}[/] (best, step {reported['best_step']})"
+        self._print_trial(trial, params, f"{best}, {reported['value']:.4g} at the end")
+        # a trial scores its best evaluation, as the leaderboard ranks runs
+        return float(reported["best"])
+
+    def _better(self, value: float, than: float) -> bool:
+        return value > than if self.direction == "maximize" else value < than
 
     def parent_run_id(self, study: optuna.Study) -> str:
         return str(study.user_attrs["ganbench.parent_run_id"])
