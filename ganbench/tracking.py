@@ -32,7 +32,7 @@ def default_tracking_uri(results_dir: Path) -> str:
 def ui_command(tracking_uri: str) -> str:
     if tracking_uri.startswith(("http://", "https://")):
         return f"open {tracking_uri}"
-    return f"mlflow ui --backend-store-uri {tracking_uri}"
+    return f"ganbench ui --tracking-uri {tracking_uri}"
 
 
 class Tracker:
