@@ -38,6 +38,15 @@ def _parse_pairs(field_name: str, pairs: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
+def _run_flags(values: dict[str, Any]) -> dict[str, Any]:
+    """The run settings the user gave on the command line, option tables parsed from KEY=VALUE."""
+    flags = {name: value for name, value in values.items() if value not in (None, ())}
+    for name in OPTION_FIELDS:
+        if name in flags:
+            flags[name] = _parse_pairs(name, flags[name])
+    return flags
+
+
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """One click option per config field; every default stays None so only given flags form the CLI layer."""
     defaults = DEFAULTS
@@ -91,10 +100,7 @@ def run(config_file: Path | None, resume: str | None, **values: Any) -> None:
     from ganbench.runner import run as run_training  # MLflow loads slowly: only for commands that track
     from ganbench.summary import print_summary
 
-    flags = {name: value for name, value in values.items() if value not in (None, ())}
-    for name in OPTION_FIELDS:
-        if name in flags:
-            flags[name] = _parse_pairs(name, flags[name])
+    flags = _run_flags(values)
     file_values = read_config_file(config_file) if config_file else {}
     outcome = run_training(default_registry(), flags, file_values, resume, console)
     print_summary(outcome, console)
@@ -147,11 +153,7 @@ def _split_search_values(values: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     if settings.get("timeout"):
         settings["timeout"] = parse_duration(settings["timeout"])
     files = {"space_file": values.pop("space_file"), "config_file": values.pop("config_file")}
-    flags = {name: value for name, value in values.items() if value not in (None, ())}
-    for name in OPTION_FIELDS:
-        if name in flags:
-            flags[name] = _parse_pairs(name, flags[name])
-    return settings, flags, files
+    return settings, _run_flags(values), files
 
 
 def _start(flags: dict[str, Any], settings: dict[str, Any], files: dict[str, Any]) -> Any:

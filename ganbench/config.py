@@ -366,13 +366,16 @@ def _validate_against_plugins(config: RunConfig, registry: Any) -> None:
     _validate_regularizers(config, registry, model)
 
 
+def regularizer_conflict(spec: Any, model: Any, config: RunConfig) -> str | None:
+    """Why the regularizer ``spec`` cannot train ``model`` as ``config`` sets it up, or None."""
+    return spec.conflicts(model, {**model.options, **config.model_options}) if spec.conflicts else None
+
+
 def _validate_regularizers(config: RunConfig, registry: Any, model: Any) -> None:
     if len(set(config.reg)) != len(config.reg):
         raise ConfigError(f"reg = {_show(config.reg)} is invalid: it names a regularizer twice.")
-    model_options = {**model.options, **config.model_options}
     for name in config.reg:
-        spec = registry.get("regularizer", name)
-        problem = spec.conflicts(model, model_options) if spec.conflicts else None
+        problem = regularizer_conflict(registry.get("regularizer", name), model, config)
         if problem:
             raise ConfigError(f"The regularizer {name} cannot train {config.model} as configured: {problem}")
     for name, options in regularizer_options(config.reg_options).items():

@@ -27,10 +27,9 @@ from typing import Any
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from ganbench.config import FIELDS, RunConfig, read_structured_file, regularizer_options
+from ganbench.config import FIELDS, RunConfig, read_structured_file, regularizer_conflict, regularizer_options
 from ganbench.errors import ConfigError
 from ganbench.registry import Registry
-from ganbench.specs import ModelSpec, RegularizerSpec
 
 NO_AUGMENTATION = "none"
 # What every GAN's search varies; a model's own space replaces any of these keys.
@@ -140,7 +139,7 @@ def build_space(config: RunConfig, registry: Registry, overrides: Mapping[str, A
     augmentations = {
         name: {f"reg_options.{name}.{key}": d for key, d in entry.spec.search_space.items()}
         for name, entry in sorted(registry.entries("regularizer").items())
-        if entry.spec.augments and name not in config.reg and not _conflicts(entry.spec, model, config)
+        if entry.spec.augments and name not in config.reg and regularizer_conflict(entry.spec, model, config) is None
     }
     if augmentations:
         distributions["augment"] = CategoricalDistribution((NO_AUGMENTATION, *augmentations))
@@ -154,10 +153,6 @@ def build_space(config: RunConfig, registry: Registry, overrides: Mapping[str, A
             distributions.pop(key, None)
             fixed[key] = value
     return SearchSpace(distributions, fixed, augmentations)
-
-
-def _conflicts(spec: RegularizerSpec, model: ModelSpec, config: RunConfig) -> bool:
-    return spec.conflicts is not None and spec.conflicts(model, {**model.options, **config.model_options}) is not None
 
 
 def _check_key(key: str, known: set[str]) -> None:
