@@ -12,22 +12,25 @@ from ganbench.specs import ImageDataset
 
 
 class EpochSampler(Sampler[int]):
-    """Endless indices: one permutation per epoch, drawn from (seed, epoch), starting at any position.
+    """Endless indices: the first ``per_epoch`` of a permutation of all ``size`` per epoch, drawn from
+    (seed, epoch), starting at any position.
 
     Because the order depends only on the seed and the position, a resumed run reads the
-    same batches as an uninterrupted one without storing any data-loader state.
+    same batches as an uninterrupted one without storing any data-loader state. Each epoch
+    permutes every index, so the images an epoch leaves out differ from epoch to epoch.
     """
 
-    def __init__(self, size: int, seed: int, start: int = 0) -> None:
+    def __init__(self, size: int, seed: int, start: int = 0, per_epoch: int | None = None) -> None:
         self.size = size
         self.seed = seed
         self.start = start
+        self.per_epoch = size if per_epoch is None else per_epoch
 
     def __iter__(self) -> Iterator[int]:
-        epoch, offset = divmod(self.start, self.size)
+        epoch, offset = divmod(self.start, self.per_epoch)
         while True:
             order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
-            yield from order[offset:].tolist()
+            yield from order[offset : self.per_epoch].tolist()
             epoch, offset = epoch + 1, 0
 
 
@@ -37,7 +40,7 @@ def real_batches(
     """Endless (images, labels) batches; ``start_batch`` skips the batches a resumed run already used."""
     # A whole number of batches per epoch (drop_last semantics) keeps every batch full.
     usable = len(dataset) - len(dataset) % batch_size
-    sampler = EpochSampler(usable, seed, start_batch * batch_size)
+    sampler = EpochSampler(len(dataset), seed, start_batch * batch_size, per_epoch=usable)
     # A generator of its own: otherwise the loader draws its worker seed from the global RNG,
     # and a resumed run's noise would drift from the uninterrupted run's.
     loader: DataLoader[Any] = DataLoader(

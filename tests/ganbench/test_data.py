@@ -24,3 +24,11 @@ def test_resumed_batches_equal_the_uninterrupted_ones():
     resumed = [batch[1] for batch in itertools.islice(real_batches(dataset, 8, seed=0, start_batch=4), 5)]
     assert all(torch.equal(a, b) for a, b in zip(uninterrupted[4:], resumed, strict=True))
     assert all(len(batch) == 8 for batch in uninterrupted)  # the 2 left over images never make a short batch
+
+
+def test_every_image_is_drawn_although_each_epoch_leaves_the_remainder_out():
+    dataset = TensorDataset(torch.arange(10).float(), torch.arange(10))
+    epochs = [batch[1] for batch in itertools.islice(real_batches(dataset, 4, seed=0), 2 * 20)]
+    per_epoch = [torch.cat(epochs[i : i + 2]) for i in range(0, len(epochs), 2)]
+    assert all(len(set(epoch.tolist())) == 8 for epoch in per_epoch)  # 2 whole batches of 4 per epoch
+    assert set(torch.cat(per_epoch).tolist()) == set(range(10))
