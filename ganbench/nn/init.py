@@ -26,8 +26,15 @@ def _zero_bias(layer: nn.Module) -> None:
 
 
 def normal_init(module: nn.Module, std: float = 0.02) -> None:
-    """DCGAN's initialisation (Radford et al. 2016): conv and linear weights ~ N(0, std), norm scales ~ N(1, std)."""
+    """DCGAN's initialisation (Radford et al. 2016): conv and linear weights ~ N(0, std), norm scales ~ N(1, std).
+
+    Label embeddings keep PyTorch's N(0, 1), the scale of the one-hot labels the conditional papers
+    feed in: at N(0, std) a label is 50 times fainter than the latent and the image beside it, and
+    a cDCGAN trained 500 steps on MNIST ignored it (proxy-acc 0.096, chance 0.1; 0.76 at N(0, 1)).
+    """
     for layer in module.modules():
+        if isinstance(layer, nn.Embedding):
+            continue
         if _has_weight(layer):
             nn.init.normal_(layer.weight, 0.0, std)
             _zero_bias(layer)

@@ -29,6 +29,14 @@ def test_xavier_init_uses_the_residual_gain_only_inside_residual_blocks():
     assert torch.count_nonzero(generator.blocks[0].norm1.bias) == 0
 
 
+def test_normal_init_draws_convs_at_dcgan_scale_and_leaves_label_embeddings_at_unit_scale():
+    torch.manual_seed(0)
+    network = torch.nn.ModuleDict({"conv": torch.nn.Conv2d(16, 32, 4), "labels": torch.nn.Embedding(10, 500)})
+    normal_init(network)
+    assert abs(network["conv"].weight.std().item() - 0.02) < 0.002
+    assert abs(network["labels"].weight.std().item() - 1.0) < 0.05
+
+
 def test_initialising_a_normalised_network_is_refused():
     discriminator = spectral_norm_all(ResNetDiscriminator(32, 3, 8))
     with pytest.raises(ValueError, match="before spectral_norm_all"):
