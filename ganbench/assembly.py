@@ -106,20 +106,27 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
         )
     ).to(device, memory_format=memory_format(config))
     objective = build_objective(config, registry)
+    return Components(model, objective, dataset, build_evaluator(config, registry, dataset, device), device)
+
+
+def build_evaluator(
+    config: RunConfig, registry: Registry, training_set: ImageDataset, device: torch.device
+) -> Evaluator:
+    """The configured metrics against the reference split; ``training_set`` is the train split as configured."""
     same_images = dataset_options(config, registry, reference=True) == dataset_options(config, registry)
     reference = (
-        dataset
+        training_set
         if config.reference_split == "train" and same_images
         else load_dataset(config, registry, config.reference_split, reference=True)
     )
     metric_specs = [registry.get("metric", name) for name in config.metrics]
     builders = {spec.extractor: registry.get("feature extractor", spec.extractor).build for spec in metric_specs}
-    evaluator = Evaluator(
+    return Evaluator(
         metric_specs,
         builders,
         reference,
         dataset_key(config, registry, config.reference_split, reference=True),
-        dataset,
+        training_set,
         dataset_key(config, registry, "train"),
         config.eval_samples,
         config.reference_samples,
@@ -128,7 +135,6 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
         cache_dir=cache_dir(config),
         weights=Path(config.inception_weights).expanduser() if config.inception_weights else None,
     )
-    return Components(model, objective, dataset, evaluator, device)
 
 
 def dataset_key(config: RunConfig, registry: Registry, split: str, reference: bool = False) -> dict[str, Any]:

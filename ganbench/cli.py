@@ -47,10 +47,11 @@ def _run_flags(values: dict[str, Any]) -> dict[str, Any]:
     return flags
 
 
-def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """One click option per config field; every default stays None so only given flags form the CLI layer."""
+def config_options(command: Callable[..., Any], names: tuple[str, ...] = tuple(FIELDS)) -> Callable[..., Any]:
+    """One click option per config field of ``names``; defaults stay None so only given flags form the CLI layer."""
     defaults = DEFAULTS
-    for name, spec in reversed(FIELDS.items()):
+    for name in reversed(names):
+        spec = FIELDS[name]
         default = getattr(defaults, name)
         help_text = spec.metadata["help"]
         if name in OPTION_FIELDS:
@@ -325,6 +326,103 @@ def ui(port: int, results_dir: str, tracking_uri: str | None) -> None:
     status = serve(tracking_uri or default_tracking_uri(Path(results_dir)), port, console)
     if status:
         sys.exit(status)
+
+
+EVAL_SETTINGS = (
+    "dataset",
+    "data_dir",
+    "resolution",
+    "dataset_options",
+    "metrics",
+    "reference_split",
+    "eval_samples",
+    "reference_samples",
+    "seed",
+    "device",
+    "inception_weights",
+    "results_dir",
+    "tracking_uri",
+)
+
+
+def eval_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The run settings that shape an evaluation, as ``run`` spells them."""
+    return config_options(command, EVAL_SETTINGS)
+
+
+@cli.command(name="eval")
+@click.argument("source")
+@click.option(
+    "--augment",
+    is_flag=True,
+    help="Also train ResNet-18 classifiers on real, real+generated and generated-only images and test them on "
+    "the real test split (needs images of known classes: a class-conditional model, or class subfolders).",
+)
+@click.option("--seeds", type=int, default=3, show_default=True, help="--augment: classifier seeds, from --seed on.")
+@click.option(
+    "--classifier-steps", type=int, default=500, show_default=True, help="--augment: training steps of each classifier."
+)
+@click.option(
+    "--classifier-batch-size", type=int, default=64, show_default=True, help="--augment: images per classifier step."
+)
+@click.option(
+    "--real-fraction",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="--augment: share of the train split the real arms train on, drawn at random by each seed.",
+)
+@click.option(
+    "--synthetic-ratio",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="--augment: generated images added per real one, in equal numbers per class.",
+)
+@click.option(
+    "--test-samples",
+    type=int,
+    default=0,
+    show_default=True,
+    help="--augment: test images, a fixed draw from the test split (0: all of it).",
+)
+@eval_settings
+def evaluate(
+    source: str,
+    augment: bool,
+    seeds: int,
+    classifier_steps: int,
+    classifier_batch_size: int,
+    real_fraction: float,
+    synthetic_ratio: float,
+    test_samples: int,
+    **values: Any,
+) -> None:
+    """Score SOURCE against a dataset: a checkpoint file, the MLflow run id of a run, or a folder of images.
+
+    A checkpoint is scored as its run evaluated it (with the EMA generator if the run kept one), on its
+    dataset, resolution and settings: every option defaults to the run's own (the defaults shown are
+    ganbench's, which a folder starts from). A folder (searched recursively) needs --dataset; its images
+    are converted to the dataset's channels and resized to --resolution, all of them are scored (or
+    --eval-samples, if fewer), and subfolders named after the dataset's classes give them labels. The
+    values, their protocols and settings are written to RESULTS_DIR/eval/.
+
+    
+    Examples:
+      ganbench eval results/runs/<run id>/checkpoints/last.pt
+      ganbench eval <run id> --metrics proxy-fid,proxy-acc --eval-samples 10000
+      ganbench eval ~/samples --dataset mnist --data-dir ../shared/data --metrics fid,kid
+      ganbench eval <run id of a conditional model> --augment --real-fraction 0.01 --seeds 5
+    """
+    from ganbench.downstream import Budget
+    from ganbench.scoring import print_scored, score
+
+    budget = (
+        Budget(classifier_steps, classifier_batch_size, seeds, real_fraction, synthetic_ratio, test_samples)
+        if augment
+        else None
+    )
+    print_scored(score(source, default_registry(), _run_flags(values), budget, console), console)
 
 
 def main() -> None:

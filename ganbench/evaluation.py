@@ -22,11 +22,12 @@ from ganbench.errors import GanbenchError, MetricUnavailable
 from ganbench.model import GAN
 from ganbench.specs import ExtractorRequest, FeatureExtractor, ImageDataset, MetricInput, MetricSpec
 
-UNBIASED_SAMPLES = 10_000  # FID and KID from fewer samples are biased upwards
 EXTRACT_BATCH = 50
 REFERENCE_SEED = 0  # every run compares with the same reference images, whatever its own seed
 
 Progress = Callable[[int], None]
+# Yields batches of images in [-1, 1], each with the classes its images show (None: unlabelled), anew per call.
+Batches = Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor | None]]]
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,6 @@ class Protocol:
     reference: str
     resolution: int
 
-    @property
-    def biased(self) -> bool:
-        return self.n_generated < UNBIASED_SAMPLES
-
     def describe(self) -> str:
         against = f" vs {self.n_reference} {self.reference}" if self.n_reference else ""
         return f"{self.extractor}@{self.weights_hash[:8]}, {self.n_generated} generated{against}, {self.resolution}px"
@@ -51,13 +48,17 @@ class Protocol:
 
 @dataclass(frozen=True)
 class MetricResult:
-    """A metric's values with their protocol, or the reason it could not be computed."""
+    """A metric's values with their protocol, or the reason it could not be computed.
+
+    ``flags`` are caveats a reader must see beside the values (see ``sample_count_flags``).
+    """
 
     metric: str
     values: dict[str, float] | None
     protocol: Protocol | None
     higher_is_better: bool = False
     unavailable: str | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def value(self) -> float | None:
@@ -70,13 +71,41 @@ class MetricResult:
             "values": self.values,
             "protocol": protocol,
             "unavailable": self.unavailable,
-            "biased_low_samples": bool(self.protocol and self.protocol.biased),
+            "flags": list(self.flags),
         }
+
+
+def sample_count_flags(spec: MetricSpec, n_generated: int, n_reference: int, dimension: int) -> tuple[str, ...]:
+    """Caveats on a value of ``spec`` from these sample counts and ``dimension`` features, as ``spec`` declares them."""
+    counts = {"generated": n_generated, **({"reference": n_reference} if spec.needs_reference else {})}
+    flags = []
+    if spec.estimates_covariance and (short := _fewer_than(counts, 2 * dimension)):
+        flags.append(
+            f"rank-deficient covariance: {short}, fewer than 2 per feature dimension ({dimension} dims); the value "
+            "is unreliable and compares only with values from the same sample counts"
+        )
+    if spec.biased_below and (short := _fewer_than(counts, spec.biased_below)):
+        flags.append(
+            f"biased by the sample count: {short} < {spec.biased_below}; compare only with values from the same "
+            "sample counts"
+        )
+    return tuple(flags)
+
+
+def _fewer_than(counts: dict[str, int], minimum: int) -> str:
+    """The sides with fewer than ``minimum`` samples, as "400 generated and 400 reference samples" ("": none)."""
+    short = [f"{n} {side}" for side, n in counts.items() if n < minimum]
+    return f"{' and '.join(short)} samples" if short else ""
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> uint8, as an image file stores them."""
+    return ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
 def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
     """Images in [-1, 1] -> uint8 RGB, as feature extractors take them (grey is repeated)."""
-    images = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    images = to_uint8(images)
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
@@ -149,12 +178,20 @@ class Evaluator:
         return self._extractors[name]
 
     def evaluate(self, model: GAN, batch_size: int, progress: Progress | None = None) -> list[MetricResult]:
+        """The metrics of ``n_generated`` images of ``model``, drawn from the evaluator's seed."""
+        return self.evaluate_images(lambda: generate(model, self.n_generated, batch_size, self.seed), progress)
+
+    def evaluate_images(self, batches: Batches, progress: Progress | None = None) -> list[MetricResult]:
+        """The metrics of the ``n_generated`` images that ``batches()`` yields, however they were made.
+
+        ``batches`` is called once per feature extractor and must yield the same images, in [-1, 1],
+        every time, each batch with the classes its images were made for (None: unlabelled).
+        """
         results = []
         for name in dict.fromkeys(spec.extractor for spec in self.metrics):
             extractor = self.extractor(name)
             requested: list[torch.Tensor] = []
-            generated = generate(model, self.n_generated, batch_size, self.seed)
-            fake = extract(extractor, _keeping_labels(generated, requested), progress)
+            fake = extract(extractor, _keeping_labels(batches(), requested), progress)
             fake_labels = torch.cat(requested) if requested else None
             real = (
                 self.reference_features(extractor, progress)
@@ -209,7 +246,8 @@ class Evaluator:
                 spec.higher_is_better,
                 f"{spec.name} came out non-finite ({', '.join(bad)}): the generated images may be constant",
             )
-        return MetricResult(spec.name, values, protocol, spec.higher_is_better)
+        flags = sample_count_flags(spec, protocol.n_generated, protocol.n_reference, fake[spec.feature].shape[1])
+        return MetricResult(spec.name, values, protocol, spec.higher_is_better, flags=flags)
 
     def reference_features(
         self, extractor: FeatureExtractor, progress: Progress | None = None
