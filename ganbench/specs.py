@@ -219,6 +219,12 @@ class MetricSpec:
 
     ``compute`` returns named values: the first is the headline value
     (e.g. ``{"kid": mean, "kid_std": std}``). Lower is better unless ``higher_is_better``.
+
+    Two declarations let the evaluator flag a value that only compares with values from the
+    same sample counts: ``biased_below``, the estimate shifts with the sample count when
+    either side has fewer samples than this (0: it does not; FID is biased upwards below
+    10k); ``estimates_covariance``, it estimates the features' covariance, which is
+    rank-deficient with fewer than 2 samples per feature dimension.
     """
 
     name: str
@@ -228,3 +234,5 @@ class MetricSpec:
     compute: Callable[[MetricInput], dict[str, float]]
     needs_reference: bool = True
     higher_is_better: bool = False
+    biased_below: int = 0
+    estimates_covariance: bool = False

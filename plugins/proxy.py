@@ -16,8 +16,8 @@ device.
 The network sees images exactly as the evaluator hands them out: uint8 RGB (grey repeated),
 scaled to [-1, 1] and resized to 32x32 (antialiased bilinear) when the resolution differs.
 Features: ``proxy_features`` (the 128-d global-average-pooled activations) and
-``proxy_logits``. Metrics: ``proxy-fid``, ``proxy-kid`` and ``proxy-is`` (torch-fidelity's
-formulas, through ``ganbench_plugins.fidelity``) and ``proxy-acc``.
+``proxy_logits``. Metrics: ``proxy-fid``, ``proxy-kid``, ``proxy-prc`` and ``proxy-is``
+(torch-fidelity's formulas, through ``ganbench_plugins.fidelity``) and ``proxy-acc``.
 """
 
 from __future__ import annotations
@@ -356,6 +356,10 @@ def proxy_kid(inputs: MetricInput) -> dict[str, float]:
     return {"proxy_kid": values["kid"], "proxy_kid_std": values["kid_std"]}
 
 
+def proxy_prc(inputs: MetricInput) -> dict[str, float]:
+    return {f"proxy_{key}": value for key, value in fidelity.prc(inputs).items()}
+
+
 def proxy_is(inputs: MetricInput) -> dict[str, float]:
     values = fidelity.inception_score(inputs)
     return {"proxy_is": values["is"], "proxy_is_std": values["is_std"]}
@@ -400,6 +404,8 @@ def ganbench_metrics() -> list[MetricSpec]:
             extractor=NAME,
             feature=FEATURES,
             compute=proxy_fid,
+            biased_below=fidelity.UNBIASED_SAMPLES,
+            estimates_covariance=True,
         ),
         MetricSpec(
             name="proxy-kid",
@@ -407,6 +413,15 @@ def ganbench_metrics() -> list[MetricSpec]:
             extractor=NAME,
             feature=FEATURES,
             compute=proxy_kid,
+        ),
+        MetricSpec(
+            name="proxy-prc",
+            description="Precision and recall (k=3) on the proxy classifier's features: precision, recall, f_score.",
+            extractor=NAME,
+            feature=FEATURES,
+            compute=proxy_prc,
+            higher_is_better=True,
+            biased_below=fidelity.UNBIASED_SAMPLES,
         ),
         MetricSpec(
             name="proxy-is",

@@ -3,7 +3,8 @@ from pathlib import Path
 import torch
 
 from ganbench import ModelRequest
-from ganbench.evaluation import Evaluator, generate, to_uint8_rgb
+from ganbench.evaluation import Evaluator, generate, sample_count_flags, to_uint8_rgb
+from ganbench.specs import MetricSpec
 from ganbench_plugins.dcgan import build_dcgan
 from tests.support.fast_plugin import PixelFeatures
 
@@ -84,11 +85,42 @@ def test_a_damaged_cache_entry_is_recomputed(registry, tmp_path):
     assert extractor.images_seen == seen + 24 + 30  # the reference was extracted again
 
 
-def test_results_carry_protocol_or_reason(registry, tmp_path):
+def test_results_carry_protocol_and_flags_or_reason(registry, tmp_path):
     fid, logits = _evaluator(registry, tmp_path, _CountingExtractor()).evaluate(_model(), batch_size=8)
-    assert fid.protocol.n_generated == 24 and fid.protocol.n_reference == 30 and fid.protocol.biased
+    assert fid.protocol.n_generated == 24 and fid.protocol.n_reference == 30
     assert fid.protocol.reference == "noise/train" and fid.value > 0
+    # pixel-fid estimates the covariance of 48 pooled pixels from 24 and 30 samples
+    (flag,) = fid.flags
+    assert flag.startswith("rank-deficient covariance: 24 generated and 30 reference samples") and "48 dims" in flag
+    assert fid.as_record()["flags"] == [flag]
     assert logits.values is None and logits.unavailable == "pixels has no classifier"
+    assert logits.flags == () and logits.as_record()["flags"] == []
+
+
+def _spec(**declared) -> MetricSpec:
+    return MetricSpec("m", "a metric", "pixels", "flat", lambda inputs: {"m": 0.0}, **declared)
+
+
+def test_a_covariance_is_flagged_below_two_samples_per_feature_dimension_on_either_side():
+    spec = _spec(estimates_covariance=True)
+    assert sample_count_flags(spec, 4096, 4096, 2048) == ()
+    (flag,) = sample_count_flags(spec, 4096, 4095, 2048)
+    assert flag.startswith("rank-deficient covariance: 4095 reference samples, fewer than 2 per feature dimension")
+    (flag,) = sample_count_flags(spec, 400, 400, 2048)
+    assert "400 generated and 400 reference samples" in flag and "(2048 dims)" in flag and "unreliable" in flag
+    without_reference = _spec(estimates_covariance=True, needs_reference=False)
+    (flag,) = sample_count_flags(without_reference, 10, 0, 128)
+    assert "10 generated samples," in flag and "reference" not in flag
+
+
+def test_bias_is_flagged_only_for_metrics_that_declare_it():
+    assert sample_count_flags(_spec(), 10, 10, 2048) == ()  # e.g. KID: an unbiased estimate
+    biased = _spec(biased_below=10_000)
+    assert sample_count_flags(biased, 10_000, 50_000, 64) == ()
+    (flag,) = sample_count_flags(biased, 400, 50_000, 64)
+    assert flag.startswith("biased by the sample count: 400 generated samples < 10000")
+    both = sample_count_flags(_spec(biased_below=10_000, estimates_covariance=True), 400, 400, 2048)
+    assert [flag.split(":")[0] for flag in both] == ["rank-deficient covariance", "biased by the sample count"]
 
 
 def test_generation_is_fixed_by_seed_and_leaves_training_mode_alone():

@@ -280,3 +280,26 @@ def test_cli_refuses_an_unknown_metric_in_one_paragraph(store, tmp_path):
     assert result.returncode == 2
     assert "--metric 'fdi'" in result.stderr and "Known metrics" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_flagged_best_values_carry_a_marker_explained_under_their_table(store, registry, tmp_path):
+    flag = "rank-deficient covariance: 400 generated and 400 reference samples, fewer than 2 per feature dimension"
+    store.add("dcgan", "bce", (40.0,), tags={"flags.fid": flag})
+    store.add("sngan", "hinge", (30.0,), tags={"flags.fid": flag})
+    store.add("wgan", "wasserstein", (50.0,))  # logged before runs recorded flags
+    board = only_board(store, registry)
+    assert [(row.model, row.flags) for row in board.rankings[0].rows] == [
+        ("sngan", flag),
+        ("dcgan", flag),
+        ("wgan", ""),
+    ]
+    text = rendered([board])
+    assert "30¹" in text and "40¹" in text and "50¹" not in text
+    assert f"¹ {flag}" in text
+
+    markdown, table = export_leaderboards([board], tmp_path / "shapes.md", "ganbench leaderboard --export x")
+    lines = markdown.read_text().splitlines()
+    assert lines[4].startswith("| 1 | sngan | hinge | 30¹ |") and lines[6].startswith("| 3 | wgan | wasserstein | 50 |")
+    assert f"¹ {flag}" in lines
+    with table.open() as handle:
+        assert [row["flags"] for row in csv.DictReader(handle)] == [flag, flag, ""]

@@ -227,7 +227,7 @@ def test_proxy_acc_is_unavailable_for_an_unconditional_model(classifier, test_im
         proxy.proxy_accuracy(MetricInput(logits, None, 0, fake_labels=None))
 
 
-def test_proxy_fid_and_kid_grow_from_a_set_with_itself_to_other_images_to_noise(
+def test_proxy_fid_kid_and_prc_tell_a_set_with_itself_from_other_images_from_noise(
     classifier, test_images, monkeypatch
 ) -> None:
     real = classifier(test_images[0])["proxy_features"]
@@ -248,6 +248,18 @@ def test_proxy_fid_and_kid_grow_from_a_set_with_itself_to_other_images_to_noise(
     kid_noise = proxy.proxy_kid(MetricInput(noise[:100], real[:100], 0))
     assert list(kid_other) == ["proxy_kid", "proxy_kid_std"]
     assert kid_other["proxy_kid"] < kid_noise["proxy_kid"]
+    prc = {
+        name: proxy.proxy_prc(MetricInput(f, real, 0))
+        for name, f in {"self": real, "other": other, "noise": noise}.items()
+    }
+    assert prc["self"] == {"proxy_precision": 1.0, "proxy_recall": 1.0, "proxy_f_score": 1.0}
+    shared = fidelity.prc(MetricInput(other, real, 0))
+    assert prc["other"] == {
+        "proxy_precision": shared["precision"],
+        "proxy_recall": shared["recall"],
+        "proxy_f_score": shared["f_score"],
+    }
+    assert prc["noise"]["proxy_f_score"] < prc["other"]["proxy_f_score"]
 
 
 def test_proxy_is_of_varied_real_images_exceeds_that_of_noise(classifier, test_images) -> None:
@@ -259,11 +271,11 @@ def test_proxy_is_of_varied_real_images_exceeds_that_of_noise(classifier, test_i
 
 
 def test_metrics_are_registered_and_run_through_the_evaluator(registry, classifier, tmp_path) -> None:
-    names = ["proxy-fid", "proxy-kid", "proxy-is", "proxy-acc"]
+    names = ["proxy-fid", "proxy-kid", "proxy-prc", "proxy-is", "proxy-acc"]
     specs = [registry.get("metric", name) for name in names]
     assert {spec.extractor for spec in specs} == {"proxy"}
-    assert [spec.needs_reference for spec in specs] == [True, True, False, False]
-    assert [spec.higher_is_better for spec in specs] == [False, False, True, True]
+    assert [spec.needs_reference for spec in specs] == [True, True, True, False, False]
+    assert [spec.higher_is_better for spec in specs] == [False, False, True, True, True]
     assert registry.get("feature extractor", "proxy").build is proxy.build_extractor
     reference = shapes("test", 60)
     evaluator = Evaluator(
@@ -285,6 +297,15 @@ def test_metrics_are_registered_and_run_through_the_evaluator(registry, classifi
     assert all(results[name].values for name in names), {n: r.unavailable for n, r in results.items()}
     assert results["proxy-acc"].protocol.weights_hash == classifier.weights_hash
     assert results["proxy-acc"].values["proxy_acc_chance"] == pytest.approx(CHANCE)
+    # 40 generated and 60 reference samples of 128 features: FID's covariances are rank-deficient, and FID and
+    # precision/recall are biased below 10k samples; KID's estimate is unbiased
+    assert [flag.split(":")[0] for flag in results["proxy-fid"].flags] == [
+        "rank-deficient covariance",
+        "biased by the sample count",
+    ]
+    assert "(128 dims)" in results["proxy-fid"].flags[0]
+    assert [flag.split(":")[0] for flag in results["proxy-prc"].flags] == ["biased by the sample count"]
+    assert results["proxy-kid"].flags == results["proxy-acc"].flags == ()
     unconditional = build_dcgan(ModelRequest(32, 3, 0, 16, {"width": 8}))
     results = {result.metric: result for result in evaluator.evaluate(unconditional, batch_size=20)}
     assert results["proxy-acc"].values is None and "unconditional" in results["proxy-acc"].unavailable

@@ -44,7 +44,9 @@ def ganbench_feature_extractors() -> list[FeatureExtractorSpec]:
 @hookimpl
 def ganbench_metrics() -> list[MetricSpec]:
     return [
-        MetricSpec("pixel-fid", "FID on pooled pixels (tests only).", "pixels", "flat", pixel_fid),
+        MetricSpec(
+            "pixel-fid", "FID on pooled pixels (tests only).", "pixels", "flat", pixel_fid, estimates_covariance=True
+        ),
         MetricSpec(
             "pixel-logits",
             "Needs a feature the extractor lacks (tests only).",
