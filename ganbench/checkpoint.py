@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -21,11 +23,21 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def atomic_save(path: Path, obj: Any) -> None:
     """``torch.save`` so that a reader sees the old file or the new one, never half of one."""
+    _write_atomically(path, lambda tmp: torch.save(obj, tmp))
+
+
+def copy_checkpoint(source: Path, path: Path) -> None:
+    """Copy a checkpoint file atomically (the best checkpoint is a copy of the last one)."""
+    with source.open("rb") as original:
+        _write_atomically(path, lambda tmp: shutil.copyfileobj(original, tmp))
+
+
+def _write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as tmp:
-            torch.save(obj, tmp)
+            write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_name, path)

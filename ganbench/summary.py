@@ -25,9 +25,7 @@ def _metric_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
             continue
         scored = [(s, r.value) for s, r in entries if r.value is not None]
         best_step, best = (max if final.higher_is_better else min)(scored, key=lambda item: item[1])
-        note = final.protocol.describe() if final.protocol else ""
-        if final.protocol and final.protocol.biased and final.protocol.n_reference:
-            note += f"; biased upwards: {final.protocol.n_generated} < 10000 samples, compare only like with like"
+        note = "; ".join(([final.protocol.describe()] if final.protocol else []) + list(final.flags))
         rows.append((metric, f"{best:.4g} (step {best_step})", f"{final.value:.4g} (step {step})", note))
     return rows
 
@@ -51,6 +49,8 @@ def print_summary(outcome: Outcome, console: Console) -> None:
     )
     console.print(f"run folder   {outcome.run_dir}")
     console.print(f"checkpoint   {outcome.checkpoint}")
+    if outcome.best_checkpoint and outcome.best:
+        console.print(f"best         {outcome.best_checkpoint} ({outcome.best.describe()})")
     console.print(f"MLflow UI    {ui_command(outcome.tracking_uri)}")
     if outcome.status == "KILLED":
         console.print(f"resume with  ganbench run --resume {outcome.run_id}")

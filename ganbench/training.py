@@ -23,12 +23,13 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganbench import __version__
 from ganbench.assembly import Components, memory_format
-from ganbench.checkpoint import save_checkpoint
-from ganbench.config import RunConfig, as_dict
+from ganbench.checkpoint import copy_checkpoint, save_checkpoint
+from ganbench.config import RunConfig, as_dict, monitored_metric
 from ganbench.data import real_batches
 from ganbench.errors import GanbenchError, TrainingDiverged
 from ganbench.evaluation import MetricResult
 from ganbench.model import GAN
+from ganbench.monitor import BestSoFar
 from ganbench.optim import build_optimizer, build_schedule
 from ganbench.plots import save_curves, save_grid
 from ganbench.tracking import Tracker
@@ -71,6 +72,8 @@ class Outcome:
     checkpoint: Path | None
     tracking_uri: str
     message: str = ""
+    best: BestSoFar | None = None
+    best_checkpoint: Path | None = None
 
 
 @dataclass
@@ -81,6 +84,7 @@ class History:
     metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     evaluations: list[Evaluation] = field(default_factory=list)
     train_seconds: float = 0.0
+    best: BestSoFar | None = None  # None also in checkpoints written before best checkpoints existed
 
 
 class Trainer:
@@ -108,14 +112,17 @@ class Trainer:
             else []
         )
         self.memory_format = memory_format(config)
-        self.ema = (
-            AveragedModel(model.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
-            if config.ema_decay > 0
-            else None
-        )
+        self.ema = averaged_generator(model.generator, config.ema_decay) if config.ema_decay > 0 else None
         self.step = 0
         self.history = History()
+        self._watch_best()
         self._stop = False
+
+    def _watch_best(self) -> None:
+        """Track the monitored metric, keeping a resumed run's count unless the metric changed."""
+        metric = monitored_metric(self.config)
+        best = self.history.best
+        self.history.best = best if best and best.metric == metric else BestSoFar(metric) if metric else None
 
     @property
     def evaluated_model(self) -> GAN:
@@ -125,6 +132,10 @@ class Trainer:
     @property
     def checkpoint_path(self) -> Path:
         return self.run_dir / "checkpoints" / "last.pt"
+
+    @property
+    def best_checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoints" / "best.pt"
 
     # ------------------------------------------------------------------ state
 
@@ -159,6 +170,7 @@ class Trainer:
             ) from exc
         self.step = state["step"]
         self.history = state["history"]
+        self._watch_best()
         torch.set_rng_state(state["rng"]["torch"])
         if torch.cuda.is_available() and state["rng"].get("cuda"):
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -184,7 +196,7 @@ class Trainer:
         loss_sum = torch.zeros(2, device=self.c.device)
         interval_start, interval_steps, status, message = time.perf_counter(), 0, "FINISHED", ""
         model.train()
-        with _progress(self.console) as progress, self._ctrl_c():
+        with progress_bar(self.console) as progress, self._ctrl_c():
             task = progress.add_task("training", total=config.steps, completed=self.step, stats="")
 
             def log_interval() -> None:
@@ -207,9 +219,10 @@ class Trainer:
                         log_interval()
                     if self.step % config.eval_every == 0 or end:
                         self._evaluate(progress)
-                        self.save()
+                        self._save_evaluated()
                         if self.on_evaluation:
                             self.on_evaluation(self.step, self.history.evaluations[-1].results)
+                        self._stop_if_stalled()
                     if self._stop:
                         raise StopRequested
                     if interval_steps == 0:
@@ -281,7 +294,11 @@ class Trainer:
         for key, value in values.items():
             self.history.metrics.setdefault(key, []).append((self.step, value))
         self.tracker.log_metrics(values, self.step)
-        self.tracker.set_tags({f"protocol.{r.metric}": r.protocol.describe() for r in results if r.protocol})
+        # the leaderboard groups runs by the protocol tag alone: caveats go in tags of their own
+        self.tracker.set_tags(
+            {f"protocol.{r.metric}": r.protocol.describe() for r in results if r.protocol}
+            | {f"flags.{r.metric}": "; ".join(r.flags) for r in results if r.flags}
+        )
         grid = sample_grid(self.evaluated_model, self.config.grid_size, self.config.seed)
         self.tracker.log_artifact(
             save_grid(
@@ -291,8 +308,25 @@ class Trainer:
             ),
             "samples",
         )
-        shown = "  ".join(f"{r.metric} {r.value:.4g}" for r in results if r.values)
-        self.console.print(f"step {self.step}: {shown or 'no metric available'}")
+        shown = "  ".join(f"{r.metric} {r.value:.4g}{'*' if r.flags else ''}" for r in results if r.values)
+        flagged = " (*: flagged, see the summary)" if any(r.flags for r in results) else ""
+        self.console.print(f"step {self.step}: {shown or 'no metric available'}{flagged}")
+
+    def _save_evaluated(self) -> None:
+        """The last checkpoint, and a copy as the best one when this evaluation is the best so far."""
+        best = self.history.best
+        improved = best is not None and best.update(self.step, self.history.evaluations[-1].results)
+        self.save()
+        if improved:
+            copy_checkpoint(self.checkpoint_path, self.best_checkpoint_path)
+
+    def _stop_if_stalled(self) -> None:
+        best, patience = self.history.best, self.config.patience
+        if best is not None and patience and best.stale >= patience:
+            raise EarlyStop(
+                f"Stopped early at step {self.step}: {best.metric} has not improved for {patience} evaluations "
+                f"(best: {best.describe()})."
+            )
 
     def _finish(self, status: str, message: str) -> Outcome:
         run_dir, history = self.run_dir, self.history
@@ -306,6 +340,12 @@ class Trainer:
         if not self.checkpoint_path.exists():  # resumed from a file elsewhere with no step left to train
             self.save()
         self.tracker.log_artifact(self.checkpoint_path, "checkpoints")
+        best = history.best
+        best_checkpoint = self.best_checkpoint_path if self.best_checkpoint_path.exists() else None
+        if best is not None and best.step is not None:
+            self.tracker.set_tags({"best.metric": best.metric, "best.step": str(best.step)})
+            if best_checkpoint and best.step != self.step:  # else it is the last checkpoint, logged above
+                self.tracker.log_artifact(best_checkpoint, "checkpoints")
         self.tracker.end(status)
         images = self.step * self.config.batch_size * self.config.n_disc
         return Outcome(
@@ -320,6 +360,8 @@ class Trainer:
             self.checkpoint_path,
             self.tracker.tracking_uri,
             message,
+            best,
+            best_checkpoint,
         )
 
     def fail(self, error: BaseException) -> None:
@@ -350,6 +392,11 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
 
 
+def averaged_generator(generator: torch.nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of ``generator``'s weights and buffers, as a run keeps and evaluates it."""
+    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:
     """A fixed set of samples (same latents at every evaluation); class-conditional models show classes in columns."""
     rng = torch.Generator().manual_seed(seed + 1)
@@ -362,7 +409,8 @@ def _grid_columns(num_classes: int) -> int | None:
     return num_classes if 0 < num_classes <= 20 else None
 
 
-def _progress(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
+    """Bars with a ``stats`` text field (pass ``stats=""`` to ``add_task``), elapsed and remaining time."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

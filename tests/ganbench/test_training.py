@@ -1,5 +1,6 @@
 """The training engine end to end, in-process, with the cheap test metric."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from ganbench.checkpoint import load_checkpoint
 from ganbench.errors import ConfigError, TrainingDiverged
+from ganbench.evaluation import Evaluator
 from ganbench.runner import run
 
 
@@ -48,7 +50,9 @@ def test_a_run_records_params_metrics_tags_and_artifacts(registry, console, fast
     } <= artifacts
     records = json.loads((outcome.run_dir / "evaluations.json").read_text())
     last = {r["metric"]: r for r in records[-1]["results"]}
-    assert last["pixel-fid"]["protocol"]["n_generated"] == 32 and last["pixel-fid"]["biased_low_samples"]
+    assert last["pixel-fid"]["protocol"]["n_generated"] == 32
+    assert last["pixel-fid"]["flags"] == [mlflow_run.data.tags["flags.pixel-fid"]]  # 32 samples of 48 features
+    assert last["pixel-fid"]["flags"][0].startswith("rank-deficient covariance: 32 generated and 32 reference")
     assert last["pixel-logits"]["values"] is None and "no classifier" in last["pixel-logits"]["unavailable"]
 
 
@@ -235,3 +239,73 @@ def test_resume_mid_schedule_reproduces_the_run(registry, console, fast_flags, t
     resumed = [(step, value) for step, value in _history(_client(flags), first.run_id, "loss_d") if step > 6]
     assert resumed == [(step, value) for step, value in _history(whole_client, whole.run_id, "loss_d") if step > 6]
     assert [step for step, _ in resumed] == [9, 12]
+
+
+def _script_metric(monkeypatch: pytest.MonkeyPatch, values: list[float]) -> None:
+    """Each evaluation's pixel-fid becomes the next of ``values``: a run whose progress the test decides."""
+    evaluate, scripted = Evaluator.evaluate, iter(values)
+
+    def scripted_evaluate(self, *args, **kwargs):
+        results = evaluate(self, *args, **kwargs)
+        return [
+            dataclasses.replace(r, values={"pixel_fid": next(scripted)}) if r.metric == "pixel-fid" else r
+            for r in results
+        ]
+
+    monkeypatch.setattr(Evaluator, "evaluate", scripted_evaluate)
+
+
+def test_patience_stops_a_stalled_run_and_the_best_checkpoint_is_the_best_evaluation(
+    registry, console, fast_flags, monkeypatch
+):
+    _script_metric(monkeypatch, [5.0, 3.0, 4.0, 3.5])
+    flags = {**fast_flags, "steps": 30, "eval_every": 3, "patience": 2}
+    outcome = run(registry, flags, {}, None, console)
+    assert outcome.status == "FINISHED" and outcome.step == 12
+    assert "pixel-fid has not improved for 2 evaluations" in outcome.message
+    assert outcome.best is not None and (outcome.best.step, outcome.best.value) == (6, 3.0)
+    assert load_checkpoint(outcome.best_checkpoint)["step"] == 6
+    assert load_checkpoint(outcome.checkpoint)["step"] == 12
+    mlflow_run = _client(flags).get_run(outcome.run_id)
+    assert mlflow_run.info.status == "FINISHED" and mlflow_run.data.tags["best.step"] == "6"
+    assert "checkpoints/best.pt" in {a.path for a in _client(flags).list_artifacts(outcome.run_id, "checkpoints")}
+
+
+def test_without_patience_the_run_trains_to_the_end_and_keeps_its_best(registry, console, fast_flags, monkeypatch):
+    _script_metric(monkeypatch, [5.0, 3.0, 4.0, 4.0])
+    outcome = run(registry, {**fast_flags, "eval_every": 3}, {}, None, console)
+    assert outcome.step == 12 and outcome.best is not None and outcome.best.step == 6
+    assert load_checkpoint(outcome.best_checkpoint)["step"] == 6
+
+
+def test_a_higher_is_better_metric_keeps_its_highest_evaluation(registry, console, fast_flags, monkeypatch):
+    results = Evaluator.evaluate
+
+    def higher_is_better(self, *args, **kwargs):
+        return [dataclasses.replace(r, higher_is_better=True) for r in results(self, *args, **kwargs)]
+
+    monkeypatch.setattr(Evaluator, "evaluate", higher_is_better)
+    _script_metric(monkeypatch, [0.2, 0.9, 0.5, 0.4])
+    outcome = run(registry, {**fast_flags, "eval_every": 3, "patience": 2}, {}, None, console)
+    assert outcome.step == 12 and outcome.best is not None and (outcome.best.step, outcome.best.value) == (6, 0.9)
+
+
+def test_a_resumed_run_keeps_counting_evaluations_without_improvement(registry, console, fast_flags, monkeypatch):
+    _script_metric(monkeypatch, [5.0, 3.0, 4.0, 4.0, 4.0])
+    first = run(registry, {**fast_flags, "steps": 9, "eval_every": 3, "patience": 3}, {}, None, console)
+    assert first.step == 9 and first.best is not None and first.best.stale == 1
+    resumed = run(registry, {"steps": 30, "results_dir": fast_flags["results_dir"]}, {}, first.run_id, console)
+    assert resumed.step == 15 and "has not improved for 3 evaluations" in resumed.message
+    assert load_checkpoint(resumed.best_checkpoint)["step"] == 6
+
+
+@pytest.mark.parametrize(
+    ("flags", "problem"),
+    [
+        ({"monitor": "kid"}, "monitor = kid is invalid: it is not one of the evaluated metrics"),
+        ({"metrics": [], "patience": 5}, "patience = 5 needs a metric to watch"),
+    ],
+)
+def test_early_stopping_settings_that_cannot_work_are_refused(registry, console, fast_flags, flags, problem):
+    with pytest.raises(ConfigError, match=problem):
+        run(registry, {**fast_flags, **flags}, {}, None, console)

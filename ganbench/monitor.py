@@ -1,0 +1,40 @@
+"""The best evaluation so far of one metric: it picks a run's best checkpoint and stops a run that stalled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganbench.evaluation import MetricResult
+
+
+@dataclass
+class BestSoFar:
+    """Best value of ``metric`` over a run's evaluations, and how many evaluations ago it was.
+
+    Kept in checkpoints, so a resumed run continues counting where it stopped.
+    """
+
+    metric: str
+    step: int | None = None
+    value: float | None = None
+    stale: int = 0  # evaluations since the best (all of them while the metric was never available)
+
+    def update(self, step: int, results: list[MetricResult]) -> bool:
+        """Take one evaluation's results; True when it is the new best."""
+        result = next((r for r in results if r.metric == self.metric), None)
+        value = result.value if result else None
+        if result is None or value is None or not self._improves(value, result.higher_is_better):
+            self.stale += 1
+            return False
+        self.step, self.value, self.stale = step, value, 0
+        return True
+
+    def _improves(self, value: float, higher_is_better: bool) -> bool:
+        if self.value is None:
+            return True
+        return value > self.value if higher_is_better else value < self.value
+
+    def describe(self) -> str:
+        if self.value is None:
+            return f"{self.metric} was never available"
+        return f"{self.metric} {self.value:.4g} at step {self.step}"
