@@ -2,7 +2,8 @@
 
 Runs are read through an explicit ``MlflowClient`` (no global MLflow state). A row is a
 (model, loss) pair; runs whose metric was computed under different protocols are never
-ranked together.
+ranked together. A best value with caveats (the run's ``flags.<metric>`` tag) carries a
+marker, explained under its table.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rich.table import Table
 
 from ganbench.errors import ConfigError, GanbenchError, PluginError
 from ganbench.registry import Registry
-from ganbench.ui import local_store_path
+from ganbench.ui import local_store_path, metric_keys
 
 KIND_TAG, STUDY_KIND = "ganbench.kind", "study"  # a search's parent run; its trials are ordinary runs
 # Params that name, place or log a run without changing what it trains or how it is evaluated:
@@ -44,6 +45,7 @@ BOOKKEEPING_PARAMS = frozenset(
         "workers",
         "log_every",
         "grid_size",
+        "monitor",
     }
 )
 GPU_DEVICES = ("cuda", "mps")
@@ -64,6 +66,7 @@ class ScoredRun:
     hours: float
     on_gpu: bool
     configuration: frozenset[tuple[str, str]]  # the params less bookkeeping: equal for repeats
+    flags: str = ""  # the caveats on the metric's values ("": none)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Row:
     runs: int
     gpu_hours: float
     cpu_hours: float
+    flags: str = ""  # the best run's caveats
 
 
 @dataclass(frozen=True)
@@ -111,15 +115,6 @@ def higher_is_better(registry: Registry, metric: str) -> bool:
         return bool(registry.get("metric", metric).higher_is_better)
     except PluginError as exc:
         raise ConfigError(f"--metric {metric!r} cannot be ranked: {exc}") from exc
-
-
-def metric_keys(metric: str) -> tuple[str, ...]:
-    """MLflow keys a metric's headline value may be logged under.
-
-    A ``MetricSpec`` does not declare the key: its ``compute`` names it, and plugins name it after
-    the metric with dashes as underscores (``proxy-fid`` logs ``proxy_fid``).
-    """
-    return tuple(dict.fromkeys((metric, metric.replace("-", "_"))))
 
 
 @contextmanager
@@ -222,6 +217,7 @@ def _score(client: MlflowClient, run: Run, metric: str, higher: bool) -> ScoredR
         hours=max((run.info.end_time or 0) - run.info.start_time, 0) / 3.6e6,
         on_gpu=tags.get("device", "cpu").startswith(GPU_DEVICES),
         configuration=frozenset((k, v) for k, v in params.items() if k not in BOOKKEEPING_PARAMS),
+        flags=tags.get(f"flags.{metric}", ""),
     )
 
 
@@ -267,6 +263,7 @@ def _row(group: list[ScoredRun], higher: bool) -> Row:
         runs=len(group),
         gpu_hours=sum(run.hours for run in group if run.on_gpu),
         cpu_hours=sum(run.hours for run in group if not run.on_gpu),
+        flags=best.flags,
     )
 
 
@@ -274,15 +271,29 @@ def _row(group: list[ScoredRun], higher: bool) -> Row:
 
 
 COLUMNS = ("#", "model", "loss", "best", "mean ± sd over seeds", "runs", "GPU h", "CPU h", "best run")
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def _cells(row: Row, short_id: bool) -> list[str]:
+def markers(ranking: Ranking) -> dict[str, str]:
+    """A marker (¹, ², ...) for each distinct caveat of the ranking's best values.
+
+    Superscripts, as they mean nothing to rich's markup, Markdown or CSV ("*" starts a Markdown list).
+    """
+    distinct = dict.fromkeys(row.flags for row in ranking.rows if row.flags)
+    return {flags: str(number).translate(SUPERSCRIPTS) for number, flags in enumerate(distinct, 1)}
+
+
+def footnotes(ranking: Ranking) -> list[str]:
+    return [f"{marker} {flags}" for flags, marker in markers(ranking).items()]
+
+
+def _cells(row: Row, short_id: bool, marks: dict[str, str]) -> list[str]:
     spread = f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds} seeds)" if row.seed_mean is not None else "—"
     return [
         str(row.rank),
         row.model,
         row.loss,
-        f"{row.best:.4g}",
+        f"{row.best:.4g}{marks.get(row.flags, '')}",
         spread,
         str(row.runs),
         f"{row.gpu_hours:.2f}" if row.gpu_hours else "—",
@@ -327,9 +338,12 @@ def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
             table = Table(title=f"protocol: {ranking.protocol}", title_justify="left", header_style="bold")
             for column in COLUMNS:
                 table.add_column(f"best {board.metric}" if column == "best" else column, overflow="fold")
+            marks = markers(ranking)
             for row in ranking.rows:
-                table.add_row(*_cells(row, short_id=True))
+                table.add_row(*_cells(row, short_id=True, marks=marks))
             console.print(table)
+            for note in footnotes(ranking):
+                console.print(note, style="yellow", markup=False, highlight=False)
         if board.left_out:
             console.print(left_out_line(board), style="dim")
 
@@ -353,6 +367,7 @@ CSV_COLUMNS = (
     "gpu_hours",
     "cpu_hours",
     "best_run_id",
+    "flags",
 )
 
 
@@ -375,14 +390,16 @@ def to_markdown(boards: Sequence[Leaderboard], command: str, when: datetime) -> 
         if len(board.rankings) > 1:
             lines += [several_protocols_line(board), ""]
         for ranking in board.rankings:
+            marks = markers(ranking)
             lines += [
                 f"**{board.dataset}**, {board.metric} ({board.direction}), protocol `{ranking.protocol}`: "
                 f"`{command}`, {date}",
                 "",
                 "| " + " | ".join(f"best {board.metric}" if c == "best" else c for c in COLUMNS) + " |",
                 "|" + "---|" * len(COLUMNS),
-                *("| " + " | ".join(_cells(row, short_id=False)) + " |" for row in ranking.rows),
+                *("| " + " | ".join(_cells(row, short_id=False, marks=marks)) + " |" for row in ranking.rows),
                 "",
+                *(line for note in footnotes(ranking) for line in (note, "")),
             ]
         if board.left_out:
             lines += [left_out_line(board), ""]
@@ -409,4 +426,5 @@ def _csv_rows(boards: Sequence[Leaderboard]) -> Iterator[list[object]]:
                     round(row.gpu_hours, 4),
                     round(row.cpu_hours, 4),
                     row.best_run,
+                    row.flags,
                 ]

@@ -17,6 +17,7 @@ from ganbench.errors import ConfigError, GanbenchError
 from ganbench.registry import Registry
 from ganbench.tracking import CHECKPOINT_TAG, Tracker, default_tracking_uri
 from ganbench.training import EvaluationCallback, Outcome, Trainer
+from ganbench.ui import runs_views
 
 
 def make_tracker(config: RunConfig) -> Tracker:
@@ -108,6 +109,7 @@ def run(
                 **(tags or {}),
             },
         )
+        tracker.share_views(runs_views({m: registry.get("metric", m).higher_is_better for m in config.metrics}))
     if on_start:
         on_start(tracker.run_id)
     run_dir = Path(config.results_dir) / "runs" / tracker.run_id

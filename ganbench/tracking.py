@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ganbench.errors import GanbenchError
+from ganbench.ui import SHARED_VIEW_TAG, merged_view
 
 # MLflow's store migrations print INFO lines a user has no use for
 # (set after import: MLflow configures its loggers then).
@@ -84,6 +87,15 @@ class Tracker:
         )
         self._run_id = run.info.run_id
         return self._run_id
+
+    def share_views(self, views: Mapping[str, dict[str, Any]]) -> None:
+        """Save runs-table views on this run's experiment (see ``ganbench.ui.runs_views``)."""
+        experiment_id = self._call("read the run", self.client.get_run, self.run_id).info.experiment_id
+        saved = self._call("read the experiment", self.client.get_experiment, experiment_id).tags
+        for key, view in views.items():
+            tag = SHARED_VIEW_TAG + key
+            value = json.dumps(merged_view(view, saved.get(tag)))
+            self._call("save a view of the runs", self.client.set_experiment_tag, experiment_id, tag, value)
 
     def resume(self, run_id: str) -> None:
         self._call("resume the run", self.client.update_run, run_id, status="RUNNING")

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from ganbench.errors import GanbenchError
 
 HOST = "127.0.0.1"
+# The MLflow UI opens a saved view of the runs table from the experiment tag SHARED_VIEW_TAG + key
+# (a JSON of search facets and table state) when its URL carries ?viewStateShareKey=key.
+SHARED_VIEW_TAG = "mlflow.sharedViewState."
+VIEW_PREFIX = "ganbench-by-"
+RUN_COLUMNS = ("tags.`model`", "tags.`loss`")
 
 
 def is_server(tracking_uri: str) -> bool:
@@ -50,9 +58,43 @@ def ui_argv(tracking_uri: str, port: int) -> list[str]:
     ]
 
 
+def view_key(metric: str) -> str:
+    """The name of the runs view that ranks by ``metric``."""
+    return f"{VIEW_PREFIX}{metric}"
+
+
+def runs_views(metrics: Mapping[str, bool]) -> dict[str, dict[str, Any]]:
+    """One saved view of the runs table per metric (name -> higher is better): ranked by it, best
+    first, with the model, the loss and every metric's column shown (MLflow hides metrics by default)."""
+    columns = [*RUN_COLUMNS, *(_metric_column(metric) for metric in metrics)]
+    return {
+        view_key(metric): {"orderByKey": _metric_column(metric), "orderByAsc": not higher, "selectedColumns": columns}
+        for metric, higher in metrics.items()
+    }
+
+
+def merged_view(view: dict[str, Any], saved: str | None) -> dict[str, Any]:
+    """``view`` keeping the columns an earlier run of the experiment added to the saved one."""
+    earlier = json.loads(saved).get("selectedColumns", []) if saved else []
+    return {**view, "selectedColumns": list(dict.fromkeys([*view["selectedColumns"], *earlier]))}
+
+
+def _metric_column(metric: str) -> str:
+    return f"metrics.`{metric_keys(metric)[-1]}`"
+
+
 def runs_page(base_url: str, experiment_id: str, metric: str = "fid") -> str:
-    """The UI's page of an experiment's runs, sorted by ``metric`` (best first for lower-is-better metrics)."""
-    return f"{base_url}/#/experiments/{experiment_id}/runs?orderByKey=metrics.%60{metric}%60&orderByAsc=true"
+    """The UI's page of an experiment's runs in the view that ranks them by ``metric``."""
+    return f"{base_url}/#/experiments/{experiment_id}/runs?viewStateShareKey={view_key(metric)}"
+
+
+def metric_keys(metric: str) -> tuple[str, ...]:
+    """MLflow keys a metric's headline value may be logged under.
+
+    A ``MetricSpec`` does not declare the key: its ``compute`` names it, and plugins name it after
+    the metric with dashes as underscores (``proxy-fid`` logs ``proxy_fid``).
+    """
+    return tuple(dict.fromkeys((metric, metric.replace("-", "_"))))
 
 
 def serve(tracking_uri: str, port: int, console: Console) -> int:
@@ -68,7 +110,8 @@ def serve(tracking_uri: str, port: int, console: Console) -> int:
         )
     base = f"http://{HOST}:{port}"
     console.print(f"MLflow UI at {base} for {tracking_uri} (Ctrl-C stops it)")
-    console.print(f"an experiment's runs by FID: {runs_page(base, 'ID')}", style="dim")
+    for name, page in ranked_pages(tracking_uri, base):
+        console.print(f"  {name}: {page}", style="dim", highlight=False)
     process = subprocess.Popen(ui_argv(tracking_uri, port))
     try:
         return process.wait()
@@ -76,3 +119,21 @@ def serve(tracking_uri: str, port: int, console: Console) -> int:
         # The server got the same Ctrl-C: let it shut down rather than leave it running.
         process.wait()
         return 0
+
+
+def ranked_pages(tracking_uri: str, base_url: str) -> list[tuple[str, str]]:
+    """(experiment, page) for every experiment with ganbench's views: its runs ranked by FID when
+    tracked, else by the first metric its runs evaluated."""
+    from mlflow.tracking import MlflowClient
+
+    pages = []
+    for experiment in MlflowClient(tracking_uri=tracking_uri).search_experiments():
+        metrics = [
+            tag[len(SHARED_VIEW_TAG + VIEW_PREFIX) :]
+            for tag in experiment.tags
+            if tag.startswith(SHARED_VIEW_TAG + VIEW_PREFIX)
+        ]
+        if metrics:
+            metric = "fid" if "fid" in metrics else metrics[0]
+            pages.append((f"{experiment.name} by {metric}", runs_page(base_url, experiment.experiment_id, metric)))
+    return pages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
@@ -36,7 +38,7 @@ def fake_popen(monkeypatch) -> list[list[str]]:
         def wait(self) -> int:
             return 0
 
-    monkeypatch.setattr(ui.subprocess, "Popen", FakeServer)
+    monkeypatch.setattr(ui, "subprocess", SimpleNamespace(Popen=FakeServer))
     return started
 
 
@@ -110,6 +112,34 @@ def test_cli_ui_on_a_missing_store_is_a_one_paragraph_error(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_view_ranks_by_its_metric_best_first_and_shows_every_metric():
+    views = ui.runs_views({"fid": False, "proxy-acc": True})
+    assert set(views) == {"ganbench-by-fid", "ganbench-by-proxy-acc"}
+    assert views["ganbench-by-fid"]["orderByKey"] == "metrics.`fid`" and views["ganbench-by-fid"]["orderByAsc"]
+    by_accuracy = views["ganbench-by-proxy-acc"]
+    assert by_accuracy["orderByKey"] == "metrics.`proxy_acc`" and not by_accuracy["orderByAsc"]
+    assert {"metrics.`fid`", "metrics.`proxy_acc`", "tags.`model`", "tags.`loss`"} == set(
+        by_accuracy["selectedColumns"]
+    )
+
+
+def test_views_saved_by_runs_keep_each_others_columns_and_the_ui_links_them(tmp_path):
+    from ganbench.tracking import Tracker
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "mlartifacts")
+    for metrics in ({"fid": False}, {"proxy-fid": False, "fid": False}):
+        tracker.start("shapes", "run", {})
+        tracker.share_views(ui.runs_views(metrics))
+        tracker.end("FINISHED")
+    tags = tracker.client.get_experiment(tracker.experiment_id("shapes")).tags
+    fid_view = json.loads(tags[ui.SHARED_VIEW_TAG + "ganbench-by-fid"])
+    assert {"metrics.`fid`", "metrics.`proxy_fid`"} <= set(fid_view["selectedColumns"])
+    [(name, page)] = ui.ranked_pages(tracker.tracking_uri, "http://127.0.0.1:5000")
+    assert name == "shapes by fid"
+    assert page == ui.runs_page("http://127.0.0.1:5000", tracker.experiment_id("shapes"), "fid")
+    assert page.endswith("/runs?viewStateShareKey=ganbench-by-fid")
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -132,14 +162,15 @@ def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120) -> 
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_the_experiment_page_lists_the_runs_sorted_by_fid_in_headless_chromium(tmp_path):
+def test_the_experiment_page_lists_the_runs_with_their_fid_column_sorted_in_headless_chromium(tmp_path):
     from ganbench.tracking import Tracker
 
     results = tmp_path / "results"
     tracker = Tracker(f"sqlite:///{results / 'mlflow.db'}", results / "mlartifacts")
     for name, fid in (("dcgan-browser", 123.4), ("wgan-browser", 98.7)):
         tracker.start("shapes", name, {"model": name.split("-")[0]})
-        tracker.log_metrics({"fid": fid}, step=100)
+        tracker.share_views(ui.runs_views({"fid": False, "proxy-acc": True}))
+        tracker.log_metrics({"fid": fid, "proxy_acc": 0.5}, step=100)
         tracker.end("FINISHED")
     experiment = tracker.experiment_id("shapes")
     port = _free_port()
@@ -162,6 +193,8 @@ def test_the_experiment_page_lists_the_runs_sorted_by_fid_in_headless_chromium(t
         assert "Training runs" in dom, "the experiment opens on its runs, not on MLflow's GenAI pages"
         assert 0 < dom.index("wgan-browser") < dom.index("dcgan-browser"), "sorted by FID, best first"
         assert 'aria-label="Sort: fid"' in dom
+        assert 'col-id="metrics.`fid`"' in dom and 'col-id="metrics.`proxy_acc`"' in dom, "metric columns shown"
+        assert 'class="ag-cell-value">98.7<' in dom
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         screenshot = ARTIFACTS / "mlflow-ui-runs-by-fid.png"
         subprocess.run([*browser, f"--screenshot={screenshot}", page], capture_output=True, timeout=180)
