@@ -15,13 +15,15 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import optuna
+import sqlalchemy.exc
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
@@ -40,6 +42,7 @@ from ganbench.training import EarlyStop
 
 # A trial's own failure: recorded, and the study goes on. Anything else (a missing dataset, a store
 # that does not answer) would fail every trial, so it stops the study.
+SCHEMA_ATTEMPTS = 3
 TRIAL_ERRORS = (TrainingDiverged, ConfigError, MetricUnavailable)
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 STUDY_KIND = "study"
@@ -70,7 +73,8 @@ def open_storage(url: str, stale_after: int) -> RDBStorage:
     if url.startswith("sqlite:///"):  # SQLite creates the file, not its folder
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     heartbeat = max(1, stale_after // 4)
-    try:
+
+    def connect() -> RDBStorage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return RDBStorage(
@@ -79,10 +83,24 @@ def open_storage(url: str, stale_after: int) -> RDBStorage:
                 grace_period=stale_after,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
+
+    try:
+        return _retrying_schema_races(connect)
     except Exception as exc:  # SQLAlchemy raises many kinds: a bad URL, a missing driver, a server that is down
         raise ConfigError(
             f"Could not open the Optuna storage {url!r}: {exc}. Pass a SQLAlchemy URL to --storage."
         ) from exc
+
+
+def _retrying_schema_races(connect: Callable[[], RDBStorage]) -> RDBStorage:
+    """``connect()``, again after a pause when another process was creating a new store's schema at the
+    same moment (search workers started together); the last attempt's error is the caller's."""
+    for attempt in range(1, SCHEMA_ATTEMPTS):
+        try:
+            return connect()
+        except sqlalchemy.exc.IntegrityError:
+            time.sleep(attempt)
+    return connect()
 
 
 class Search:
@@ -103,7 +121,7 @@ class Search:
         self.file_values = dict(file_values)
         asked = "metrics" in flags or "metrics" in file_values  # else only the searched metric, the cheapest
         extra = resolve_config(registry, self.file_values, flags).config.metrics if asked else []
-        self.flags = {**flags, "metrics": list(dict.fromkeys([settings.metric, *extra]))}
+        self.flags = {**flags, "metrics": list(dict.fromkeys([settings.metric, *extra])), "monitor": settings.metric}
         self.space_overrides = dict(space_overrides)
         self.config = resolve_config(registry, self.file_values, self.flags).config
         self.space: SearchSpace = build_space(self.config, registry, self.space_overrides)

@@ -181,3 +181,20 @@ def test_a_resumed_search_refuses_new_settings(tmp_path):
     assert result.returncode == 2
     assert "keeps the settings it was started with" in result.stderr and "--lr-g" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_opening_a_store_whose_schema_another_worker_is_creating_tries_again(monkeypatch):
+    import sqlalchemy.exc
+
+    from ganbench import search
+
+    calls = []
+
+    def connect():
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlalchemy.exc.IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE constraint"))
+        return "storage"
+
+    monkeypatch.setattr(search.time, "sleep", lambda seconds: None)
+    assert search._retrying_schema_races(connect) == "storage" and len(calls) == 2
