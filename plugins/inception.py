@@ -1,7 +1,8 @@
 """The standard Inception-v3 features (TensorFlow graph of 2015-12-05) that FID, KID and IS read.
 
 The network is torch-fidelity's ``FeatureExtractorInceptionV3`` (``inception-v3-compat``),
-including its TensorFlow-compatible resize to 299x299. Its weights come from, in order:
+including its TensorFlow-compatible resize to 299x299, run with its batch norms folded into
+its convolutions (``fold_batch_norms``). Its weights come from, in order:
 
 1. the file the user names (``--inception-weights``);
 2. torch-fidelity's own weights file, from torch hub's cache or downloaded there (this
@@ -32,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, BasicConv2d, FeatureExtractorInceptionV3
 
 from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
@@ -80,10 +83,10 @@ class InceptionV3Compat:
         self.unavailable: Mapping[str, str] = {} if has_logits else {LOGITS: NO_LOGITS_REASON}
         network.features_list = list(self.features)
         self.device = torch.device(device)
-        # channels_last weights about double Inception's speed on these CPUs (the input's layout hardly matters:
+        # channels_last weights make Inception about 1.5x faster on these CPUs (the input's layout hardly matters:
         # the resize comes first); unmeasured on GPUs, so left out there
         memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
-        self._network = network.to(self.device, memory_format=memory_format).eval()
+        self._network = fold_batch_norms(network.eval()).to(self.device, memory_format=memory_format)
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Features of uint8 RGB images (N, 3, H, W), as float32 CPU tensors (N, D)."""
@@ -103,6 +106,20 @@ class _Network(FeatureExtractorInceptionV3):
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
         self.load_result = super().load_state_dict(state_dict, strict=False, assign=assign)
         return self.load_result
+
+
+def fold_batch_norms(network: FeatureExtractorInceptionV3) -> FeatureExtractorInceptionV3:
+    """``network`` (in eval mode) with each batch norm folded into the convolution before it, in place.
+
+    In eval mode a batch norm is a fixed per-channel scale and shift, which the convolution's weights and
+    bias can apply: one pass fewer over every activation, about 12% of Inception's time on a CPU. pool3
+    moves by a few 1e-6 of its largest value, as with channels_last (benchmarks/inception_speed.py).
+    """
+    for module in network.modules():
+        if isinstance(module, BasicConv2d):
+            module.conv = fuse_conv_bn_eval(module.conv, module.bn)
+            module.bn = nn.Identity()
+    return network
 
 
 # --------------------------------------------------------------------------- building

@@ -74,6 +74,19 @@ def test_mapped_weights_reproduce_the_torchscript(script: Path, images: torch.Te
     assert (pool3 - expected).abs().max() <= 1e-5 * expected.abs().max()
 
 
+def test_folding_batch_norms_keeps_the_features_and_the_weights_hash(
+    extractor: inception.InceptionV3Compat, cache_dir: Path, images: torch.Tensor, pool3: torch.Tensor
+) -> None:
+    weights = next(cache_dir.glob("*.pth"))
+    unfolded, _ = inception._load_network(weights)
+    unfolded.features_list = [inception.POOL3]
+    with torch.no_grad():
+        (expected,) = unfolded.eval()(images)
+    assert (pool3 - expected).abs().max() <= 1e-5 * expected.abs().max()
+    # the hash keys cached reference features, so it is the file's, not the folded network's
+    assert extractor.weights_hash == inception.weights_hash(torch.load(weights, weights_only=True))
+
+
 def test_without_logits_inception_score_is_unavailable_with_the_reason(
     extractor: inception.InceptionV3Compat, images: torch.Tensor
 ) -> None:
