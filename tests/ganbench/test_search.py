@@ -135,10 +135,15 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    # kill it in its second trial, after the first is complete
-    _wait_for(
-        lambda: len(_trials(storage, (TrialState.COMPLETE,))) == 1 and _trials(storage, (TrialState.RUNNING,)), process
-    )
+
+    # kill it in its second trial, after the first is complete and the second's MLflow run exists
+    def second_trial_tracked() -> bool:
+        running = _trials(storage, (TrialState.RUNNING,))
+        return len(_trials(storage, (TrialState.COMPLETE,))) == 1 and any(
+            "mlflow_run_id" in t.user_attrs for t in running
+        )
+
+    _wait_for(second_trial_tracked, process, timeout=600)  # a shared, loaded machine can take minutes
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     (before,) = _trials(storage, (TrialState.COMPLETE,))
