@@ -98,7 +98,7 @@ def _retrying_schema_races(connect: Callable[[], RDBStorage]) -> RDBStorage:
     for attempt in range(1, SCHEMA_ATTEMPTS):
         try:
             return connect()
-        except sqlalchemy.exc.IntegrityError:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):  # duplicate row, "already exists"
             time.sleep(attempt)
     return connect()
 

@@ -108,7 +108,7 @@ def _trials(storage: str, states) -> list:
         return optuna.load_study(study_name="k", storage=storage).get_trials(states=states)
     except KeyError:  # the study is not created yet
         return []
-    except sqlalchemy.exc.IntegrityError:  # the search is creating the store's schema at this very moment
+    except sqlalchemy.exc.SQLAlchemyError:  # the search is creating the store's schema at this very moment
         return []
 
 
