@@ -141,10 +141,10 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(tmp_path):
 
     # kill it in its second trial, after the first is complete and the second's MLflow run exists
     def second_trial_tracked() -> bool:
-        running = _trials(storage, (TrialState.RUNNING,))
-        return len(_trials(storage, (TrialState.COMPLETE,))) == 1 and any(
-            "mlflow_run_id" in t.user_attrs for t in running
-        )
+        trials = _trials(storage, (TrialState.COMPLETE, TrialState.RUNNING))  # one snapshot, not two racing reads
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        return len(complete) == 1 and any("mlflow_run_id" in t.user_attrs for t in running)
 
     _wait_for(second_trial_tracked, process, timeout=600)  # a shared, loaded machine can take minutes
     process.send_signal(signal.SIGKILL)
