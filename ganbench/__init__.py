@@ -8,9 +8,10 @@ Plugins import what they need from here::
 __version__ = "0.1.0"
 
 from ganbench.hookspecs import hookimpl  # noqa: E402
-from ganbench.model import GAN  # noqa: E402
+from ganbench.model import GAN, ImageConditionedGAN  # noqa: E402
 from ganbench.objective import Objective, Regularizer  # noqa: E402
 from ganbench.specs import (  # noqa: E402
+    ConditionedDataset,
     DatasetRequest,
     DatasetSpec,
     ExtractorRequest,
@@ -26,6 +27,8 @@ from ganbench.specs import (  # noqa: E402
 
 __all__ = [
     "GAN",
+    "ConditionedDataset",
+    "ImageConditionedGAN",
     "DatasetRequest",
     "DatasetSpec",
     "ExtractorRequest",

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from ganbench.conditions import condition_channels, with_conditions
 from ganbench.config import RunConfig, regularizer_options
+from ganbench.distributed import SINGLE, World, rank_device
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.evaluation import Evaluator
 from ganbench.model import GAN
@@ -24,6 +27,7 @@ class Components:
     dataset: ImageDataset
     evaluator: Evaluator
     device: torch.device
+    world: World = SINGLE
 
 
 def pick_device(name: str) -> torch.device:
@@ -77,11 +81,13 @@ def load_dataset(config: RunConfig, registry: Registry, split: str, reference: b
     dataset = spec.build(request)
     if len(dataset) == 0:
         raise DatasetError(f"The {split} split of {config.dataset} holds no images. Check --data-dir.")
-    return dataset
+    return with_conditions(dataset, config.sketch, config.pairing, config.seed)
 
 
-def build_components(config: RunConfig, registry: Registry) -> Components:
-    device = pick_device(config.device)
+def build_components(config: RunConfig, registry: Registry, world: World = SINGLE) -> Components:
+    """What the run needs, for this process of ``world`` (its device; batch norm synchronised across GPUs)."""
+    device = rank_device(pick_device(config.device), world)
+    world.share(config.batch_size)
     model_spec = registry.get("model", config.model)
     dataset = load_dataset(config, registry, "train")
     if len(dataset) < config.batch_size:
@@ -95,6 +101,8 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
         )
     if model_spec.conditional and dataset.num_classes < 2:
         raise ConfigError(f"{config.model} is class-conditional but {config.dataset} has no classes here.")
+    if model_spec.condition_image and not condition_channels(dataset):
+        raise ConfigError(f"{config.model} is image-conditioned but {config.dataset} gave no condition images.")
     torch.manual_seed(config.seed)  # the initialisation is drawn from the run's seed
     model = model_spec.build(
         ModelRequest(
@@ -103,10 +111,13 @@ def build_components(config: RunConfig, registry: Registry) -> Components:
             num_classes=dataset.num_classes if model_spec.conditional else 0,
             z_dim=config.z_dim,
             options={**model_spec.options, **config.model_options},
+            condition_channels=condition_channels(dataset) if model_spec.condition_image else 0,
         )
     ).to(device, memory_format=memory_format(config))
+    if world.distributed and device.type == "cuda":  # SyncBatchNorm runs on GPUs only: see the README
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     objective = build_objective(config, registry)
-    return Components(model, objective, dataset, build_evaluator(config, registry, dataset, device), device)
+    return Components(model, objective, dataset, build_evaluator(config, registry, dataset, device), device, world)
 
 
 def build_evaluator(

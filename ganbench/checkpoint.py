@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -12,6 +13,7 @@ from typing import Any, BinaryIO
 import torch
 
 from ganbench.errors import GanbenchError
+from ganbench.filesystem import explaining_write_errors
 
 FORMAT = "ganbench-checkpoint-1"
 
@@ -23,7 +25,11 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def atomic_save(path: Path, obj: Any) -> None:
     """``torch.save`` so that a reader sees the old file or the new one, never half of one."""
-    _write_atomically(path, lambda tmp: torch.save(obj, tmp))
+    # Serialised in memory first: torch's writer reports a full disk as an opaque RuntimeError,
+    # a plain file write as the OSError it is.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    _write_atomically(path, lambda tmp: tmp.write(buffer.getbuffer()))
 
 
 def copy_checkpoint(source: Path, path: Path) -> None:
@@ -33,17 +39,18 @@ def copy_checkpoint(source: Path, path: Path) -> None:
 
 
 def _write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            write(tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with explaining_write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as tmp:
+                write(tmp)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -77,8 +78,14 @@ def config_options(command: Callable[..., Any], names: tuple[str, ...] = tuple(F
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="ganbench")
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """ganbench: train, evaluate and compare GANs under one protocol."""
+    if context.invoked_subcommand not in (None, "run") and os.environ.get("WORLD_SIZE", "1") != "1":
+        raise ConfigError(
+            f"ganbench {context.invoked_subcommand} runs in one process; only `ganbench run` trains data-parallel "
+            "under torchrun. Start it without torchrun."
+        )
 
 
 @cli.command()
@@ -98,13 +105,18 @@ def run(config_file: Path | None, resume: str | None, **values: Any) -> None:
       ganbench run --config my_run.toml --lr-g 1e-4
       ganbench run --resume <run id or checkpoint path>
     """
+    from ganbench.distributed import from_environment, leave
     from ganbench.runner import run as run_training  # MLflow loads slowly: only for commands that track
     from ganbench.summary import print_summary
 
     flags = _run_flags(values)
     file_values = read_config_file(config_file) if config_file else {}
-    outcome = run_training(default_registry(), flags, file_values, resume, console)
-    print_summary(outcome, console)
+    try:
+        outcome = run_training(default_registry(), flags, file_values, resume, console)
+    finally:
+        leave()
+    if from_environment().is_main:
+        print_summary(outcome, console)
     if outcome.status == "KILLED":
         sys.exit(EXIT_INTERRUPTED)
 
@@ -262,7 +274,7 @@ def plugins(verbose: bool) -> None:
             if verbose:
                 details = {
                     key: getattr(entry.spec, key)
-                    for key in ("conditional", "options", "defaults", "resolutions", "citation")
+                    for key in ("conditional", "condition_image", "options", "defaults", "resolutions", "citation")
                     if getattr(entry.spec, key, None)
                 }
                 if getattr(entry.spec, "search_space", None):

@@ -45,6 +45,9 @@ def _one_of(allowed: tuple[str, ...]) -> Check:
 
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear", "cosine", "exponential")
+PRECISIONS = ("fp32", "bf16", "fp16")
+SKETCHES = ("none", "edges")  # condition images derived from a dataset's images (see ganbench.conditions)
+PAIRINGS = ("paired", "unpaired")
 
 
 def _option(default: Any, help: str, check: Check | None = None, cli: bool = True) -> Any:
@@ -70,6 +73,18 @@ class RunConfig:
     loss_options: dict = _option({}, "Loss options as KEY=VALUE.")
     reg: list = _option([], "Regularizers of the discriminator, comma-separated (see `ganbench plugins`), e.g. gp.")
     reg_options: dict = _option({}, "Regularizer options as REG.KEY=VALUE, e.g. gp.weight=100.")
+    sketch: str = _option(
+        "none",
+        "Condition images for an image-conditioned model, derived from the dataset's images: none (the dataset's "
+        "own, if any) or edges (each image's edge map).",
+        _one_of(SKETCHES),
+    )
+    pairing: str = _option(
+        "paired",
+        "Whose condition image each image gets: paired (its own) or unpaired (another image's of its class, "
+        "chosen by the seed).",
+        _one_of(PAIRINGS),
+    )
     # how to train
     steps: int = _option(1000, "Generator updates to train for.", _positive)
     batch_size: int = _option(64, "Images per batch, real and generated.", _positive)
@@ -98,6 +113,12 @@ class RunConfig:
     seed: int = _option(0, "Seed of data order, initialisation and sampling.", _non_negative)
     device: str = _option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
     channels_last: bool = _option(True, "Channels-last memory format for conv nets (faster on CPUs and tensor cores).")
+    precision: str = _option(
+        "fp32",
+        "Mixed precision, a GPU option: fp32 (off), bf16 or fp16 (autocast; fp16 with gradient scaling).",
+        _one_of(PRECISIONS),
+    )
+    compile: bool = _option(False, "torch.compile G and D (can speed up GPU training; compiling takes a minute or so).")
     workers: int = _option(0, "Data-loading worker processes (0: load in the training process).", _non_negative)
     log_every: int = _option(50, "Log losses every N steps.", _positive)
     # how to evaluate
@@ -138,6 +159,9 @@ FIELD_TYPES: dict[str, type] = {
     name: next(arg for arg in typing.get_args(hint) or (hint,) if arg is not type(None))
     for name, hint in typing.get_type_hints(RunConfig).items()
 }
+NULLABLE_FIELDS = frozenset(
+    name for name, hint in typing.get_type_hints(RunConfig).items() if type(None) in typing.get_args(hint)
+)
 OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_options")
 # Fields that define what a checkpoint holds: a resumed run may not change them.
 IDENTITY_FIELDS = (
@@ -151,6 +175,8 @@ IDENTITY_FIELDS = (
     "loss_options",
     "reg",
     "reg_options",
+    "sketch",
+    "pairing",
     "ema_decay",
     "optimizer",
     "lr_schedule",
@@ -238,9 +264,15 @@ def apply_layer(values: dict[str, Any], layer: Mapping[str, Any], source: str, s
 def coerce(name: str, raw: Any, source: str) -> Any:
     """Convert ``raw`` to the declared type of field ``name`` (strings from flags included)."""
     kind = FIELD_TYPES[name]
-    if raw is None:
+    if raw is None and name in NULLABLE_FIELDS:
         return None
     try:
+        if (
+            raw is None
+            or (kind is not dict and isinstance(raw, dict))
+            or (kind not in (list, dict) and isinstance(raw, list))
+        ):
+            raise TypeError
         if kind is bool:
             return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
         if kind is int:
@@ -250,7 +282,8 @@ def coerce(name: str, raw: Any, source: str) -> Any:
         if kind is float:
             return float(raw)
         if kind is list:
-            return [item.strip() for item in raw.split(",") if item.strip()] if isinstance(raw, str) else list(raw)
+            items = raw.split(",") if isinstance(raw, str) else raw
+            return [str(item).strip() for item in items if str(item).strip()]
         if kind is dict:
             return _flatten(dict(raw)) if name == "reg_options" else dict(raw)
         return str(raw)
@@ -319,7 +352,8 @@ def resolve_config(
     values = as_dict(base or RunConfig())
     sources: dict[str, str] = {}
     if base is None:
-        model_name = flags.get("model") or file_values.get("model") or values["model"]
+        given, source = (flags, "command line") if flags.get("model") else (file_values, "config file")
+        model_name = coerce("model", given.get("model") or values["model"], source)
         apply_layer(values, registry.get("model", model_name).defaults, f"{model_name} paper defaults", sources)
     apply_layer(values, file_values, "config file", sources)
     apply_layer(values, flags, "command line", sources)
@@ -369,9 +403,31 @@ def _validate_against_plugins(config: RunConfig, registry: Any) -> None:
             f"{config.model} is class-conditional but {config.dataset} has no labels. "
             "Choose an unconditional model or a labelled dataset."
         )
+    _validate_condition_images(config, model, dataset)
     for field_name, spec, owner in (("model_options", model, config.model), ("loss_options", loss, config.loss)):
         _check_options(field_name, getattr(config, field_name), spec.options, owner)
     _validate_regularizers(config, registry, model)
+
+
+def _validate_condition_images(config: RunConfig, model: Any, dataset: Any) -> None:
+    """An image-conditioned model needs condition images, and only such a model can use them."""
+    derived = config.sketch != "none"
+    if derived and dataset.condition_images:
+        raise ConfigError(
+            f"sketch = {config.sketch} derives condition images, but {config.dataset} brings its own. "
+            "Leave --sketch out to use them."
+        )
+    if model.condition_image and not (derived or dataset.condition_images):
+        raise ConfigError(
+            f"{config.model} is conditioned on an image (a sketch) and {config.dataset} has no condition images. "
+            "Derive them with --sketch edges, or use a dataset that has them (e.g. paired-folder)."
+        )
+    used = [f"sketch = {config.sketch}"] * derived + [f"pairing = {config.pairing}"] * (config.pairing != "paired")
+    if used and not model.condition_image:
+        raise ConfigError(
+            f"{' and '.join(used)} sets up condition images, and {config.model} is not conditioned on an image. "
+            "Choose an image-conditioned model (e.g. sketch2img), or leave those settings out."
+        )
 
 
 def validate_evaluation(config: RunConfig, registry: Any) -> None:

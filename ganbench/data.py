@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ganbench.specs import ImageDataset
+from ganbench.conditions import ConditionTriples
+from ganbench.specs import ConditionedDataset, ImageDataset
 
 
 class EpochSampler(Sampler[int]):
@@ -34,18 +36,42 @@ class EpochSampler(Sampler[int]):
             epoch, offset = epoch + 1, 0
 
 
+class RankShare(Sampler[int]):
+    """Rank ``rank``'s slice of every batch of ``batch_size`` indices of ``sampler``, one of ``ranks`` equal slices."""
+
+    def __init__(self, sampler: Sampler[int], batch_size: int, rank: int, ranks: int) -> None:
+        self.sampler, self.batch_size = sampler, batch_size
+        share = batch_size // ranks
+        self.slice = slice(rank * share, (rank + 1) * share)
+
+    def __iter__(self) -> Iterator[int]:
+        indices = iter(self.sampler)
+        while batch := list(itertools.islice(indices, self.batch_size)):
+            yield from batch[self.slice]
+
+
 def real_batches(
-    dataset: ImageDataset, batch_size: int, seed: int, start_batch: int = 0, workers: int = 0
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless (images, labels) batches; ``start_batch`` skips the batches a resumed run already used."""
+    dataset: ImageDataset,
+    batch_size: int,
+    seed: int,
+    start_batch: int = 0,
+    workers: int = 0,
+    rank: int = 0,
+    ranks: int = 1,
+) -> Iterator[Sequence[torch.Tensor]]:
+    """Endless (images, labels) batches, (images, labels, conditions) for a conditioned dataset;
+    ``start_batch`` skips the batches a resumed run already used. With ``ranks`` > 1, this rank's slice of
+    each batch of ``batch_size`` (which ``ranks`` divides), the same batches on every rank."""
     # A whole number of batches per epoch (drop_last semantics) keeps every batch full.
     usable = len(dataset) - len(dataset) % batch_size
-    sampler = EpochSampler(len(dataset), seed, start_batch * batch_size, per_epoch=usable)
+    sampler: Sampler[int] = EpochSampler(len(dataset), seed, start_batch * batch_size, per_epoch=usable)
+    if ranks > 1:
+        sampler = RankShare(sampler, batch_size, rank, ranks)
     # A generator of its own: otherwise the loader draws its worker seed from the global RNG,
     # and a resumed run's noise would drift from the uninterrupted run's.
     loader: DataLoader[Any] = DataLoader(
-        cast(Dataset, dataset),
-        batch_size=batch_size,
+        cast(Dataset, ConditionTriples(dataset) if isinstance(dataset, ConditionedDataset) else dataset),
+        batch_size=batch_size // ranks,
         sampler=sampler,
         num_workers=workers,
         persistent_workers=workers > 0,

@@ -29,3 +29,7 @@ class TrainingDiverged(GanbenchError):
 
 class MetricUnavailable(GanbenchError):
     """A metric that cannot be computed here; the message says why."""
+
+
+class OutOfMemory(GanbenchError):
+    """The device ran out of memory; a search records the trial as failed and goes on."""

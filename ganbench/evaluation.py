@@ -18,9 +18,17 @@ from typing import Any
 import torch
 
 from ganbench.checkpoint import atomic_save
+from ganbench.conditions import dataset_labels
 from ganbench.errors import GanbenchError, MetricUnavailable
-from ganbench.model import GAN
-from ganbench.specs import ExtractorRequest, FeatureExtractor, ImageDataset, MetricInput, MetricSpec
+from ganbench.model import GAN, ImageConditionedGAN
+from ganbench.specs import (
+    ConditionedDataset,
+    ExtractorRequest,
+    FeatureExtractor,
+    ImageDataset,
+    MetricInput,
+    MetricSpec,
+)
 
 EXTRACT_BATCH = 50
 REFERENCE_SEED = 0  # every run compares with the same reference images, whatever its own seed
@@ -28,6 +36,9 @@ REFERENCE_SEED = 0  # every run compares with the same reference images, whateve
 Progress = Callable[[int], None]
 # Yields batches of images in [-1, 1], each with the classes its images show (None: unlabelled), anew per call.
 Batches = Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor | None]]]
+# (rank, ranks): one of ``ranks`` processes makes every ranks-th batch, from batch ``rank`` on
+Shard = tuple[int, int]
+WHOLE: Shard = (0, 1)
 
 
 @dataclass(frozen=True)
@@ -109,16 +120,43 @@ def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
-def generate(model: GAN, n: int, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-    """``n`` images from ``model`` and the classes asked for (None: unconditional).
+def generate(
+    model: GAN, n: int, batch_size: int, seed: int, shard: Shard = WHOLE
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """``n`` images from ``model`` and the classes asked for (None: unconditional), or the ``shard`` of them.
 
     The same ones for the same weights and seed (CPU, [-1, 1]).
     """
     rng = torch.Generator().manual_seed(seed)
-    for start in range(0, n, batch_size):
+    rank, ranks = shard
+    for index, start in enumerate(range(0, n, batch_size)):
         size = min(batch_size, n - start)
         z, labels = model.sample_latent(size, rng), model.sample_labels(size, rng)
-        yield model.sample(z, labels).cpu(), None if labels is None else labels.cpu()
+        if index % ranks == rank:
+            yield model.sample(z, labels).cpu(), None if labels is None else labels.cpu()
+
+
+def generate_from_conditions(
+    model: ImageConditionedGAN,
+    dataset: ConditionedDataset,
+    indices: list[int],
+    batch_size: int,
+    seed: int,
+    shard: Shard = WHOLE,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Images of an image-conditioned ``model`` made from the condition images (and classes) of ``dataset[indices]``,
+    in that order, and the classes asked for (None: not class-conditional). Latents from ``seed``, as ``generate``."""
+    rng = torch.Generator().manual_seed(seed)
+    labels = dataset_labels(dataset) if model.conditional else None
+    rank, ranks = shard
+    for index, start in enumerate(range(0, len(indices), batch_size)):
+        chunk = indices[start : start + batch_size]
+        z = model.sample_latent(len(chunk), rng)
+        if index % ranks != rank:
+            continue
+        conditions = torch.stack([dataset.condition(i) for i in chunk]).to(model.device)
+        asked = None if labels is None else labels[chunk]
+        yield model.sample(z, None if asked is None else asked.to(model.device), conditions).cpu(), asked
 
 
 def _keeping_labels(
@@ -153,6 +191,7 @@ class Evaluator:
         self._builders = extractors
         self._extractors: dict[str, FeatureExtractor] = {}
         self._reference_features: dict[str, dict[str, torch.Tensor]] = {}  # by extractor: read from disk once
+        self._reference_labels: torch.Tensor | None = None
         self.reference = reference
         self.reference_key = reference_key
         self.training_set = training_set
@@ -178,14 +217,60 @@ class Evaluator:
         return self._extractors[name]
 
     def evaluate(self, model: GAN, batch_size: int, progress: Progress | None = None) -> list[MetricResult]:
-        """The metrics of ``n_generated`` images of ``model``, drawn from the evaluator's seed."""
-        return self.evaluate_images(lambda: generate(model, self.n_generated, batch_size, self.seed), progress)
+        """The metrics of ``n_generated`` images of ``model``, drawn from the evaluator's seed.
 
-    def evaluate_images(self, batches: Batches, progress: Progress | None = None) -> list[MetricResult]:
+        An image-conditioned model draws them from the reference images' conditions, in the reference order.
+        """
+        return self.evaluate_images(self.model_batches(model, batch_size), progress, self.pairs_with(model))
+
+    def model_batches(self, model: GAN, batch_size: int, shard: Shard = WHOLE) -> Batches:
+        """The ``n_generated`` images ``evaluate`` scores (or the ``shard`` of them), as ``evaluate_images`` takes
+        them; an image-conditioned model's from the reference images' conditions, in the reference order."""
+        if not isinstance(model, ImageConditionedGAN):
+            return lambda: generate(model, self.n_generated, batch_size, self.seed, shard)
+        reference = self.conditioned_reference()
+        order = self.reference_indices()
+        indices = [order[i % len(order)] for i in range(self.n_generated)]  # more than the reference: cycle
+        return lambda: generate_from_conditions(model, reference, indices, batch_size, self.seed, shard)
+
+    def pairs_with(self, model: GAN) -> bool:
+        """Whether ``model``'s generated image i compares with reference image i (see ``MetricInput.paired``)."""
+        return model.image_conditioned and self.conditioned_reference().paired
+
+    def conditioned_reference(self) -> ConditionedDataset:
+        if not isinstance(self.reference, ConditionedDataset):
+            raise GanbenchError(
+                f"An image-conditioned model is evaluated on the condition images of the reference split "
+                f"({self.reference_key['dataset']}/{self.reference_key['split']}), and it has none. Pass --sketch "
+                "edges, or use a dataset with condition images."
+            )
+        return self.reference
+
+    def condition_samples(
+        self, model: ImageConditionedGAN, n: int, seed: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Condition images, ``model``'s images made from them and the real images, of the first ``n`` reference
+        images in the reference order; the same latents (from ``seed``) every time. All on the CPU, in [-1, 1]."""
+        reference = self.conditioned_reference()
+        indices = self.reference_indices()[:n]
+        generated = torch.cat([images for images, _ in generate_from_conditions(model, reference, indices, n, seed)])
+        conditions = torch.stack([reference.condition(i) for i in indices])
+        real = torch.stack([reference[i][0] for i in indices])
+        return conditions, generated, real
+
+    def reference_indices(self) -> list[int]:
+        """The reference images every metric compares with, in order: a fixed shuffle of the split, ``n_reference``."""
+        order = torch.randperm(len(self.reference), generator=torch.Generator().manual_seed(REFERENCE_SEED))
+        return order[: self.n_reference].tolist()
+
+    def evaluate_images(
+        self, batches: Batches, progress: Progress | None = None, paired: bool = False
+    ) -> list[MetricResult]:
         """The metrics of the ``n_generated`` images that ``batches()`` yields, however they were made.
 
         ``batches`` is called once per feature extractor and must yield the same images, in [-1, 1],
         every time, each batch with the classes its images were made for (None: unlabelled).
+        ``paired``: image i was made from the condition of reference image i (see ``MetricInput.paired``).
         """
         results = []
         for name in dict.fromkeys(spec.extractor for spec in self.metrics):
@@ -199,7 +284,7 @@ class Evaluator:
                 else None
             )
             results += [
-                self._compute(spec, extractor, fake, real, fake_labels)
+                self._compute(spec, extractor, fake, real, fake_labels, paired)
                 for spec in self.metrics
                 if spec.extractor == name
             ]
@@ -212,6 +297,7 @@ class Evaluator:
         fake: dict[str, torch.Tensor],
         real: dict[str, torch.Tensor] | None,
         fake_labels: torch.Tensor | None,
+        paired: bool = False,
     ) -> MetricResult:
         if spec.feature not in extractor.features:
             reason = extractor.unavailable.get(
@@ -233,6 +319,8 @@ class Evaluator:
                     real[spec.feature] if real is not None and spec.needs_reference else None,
                     self.seed,
                     fake_labels,
+                    self._reference_labels if real is not None and spec.needs_reference else None,
+                    paired,
                 )
             )
         except MetricUnavailable as exc:
@@ -253,12 +341,14 @@ class Evaluator:
         self, extractor: FeatureExtractor, progress: Progress | None = None
     ) -> dict[str, torch.Tensor]:
         if extractor.name not in self._reference_features:
-            self._reference_features[extractor.name] = self._cached_reference_features(extractor, progress)
+            features, self._reference_labels = self._cached_reference_features(extractor, progress)
+            self._reference_features[extractor.name] = features
         return self._reference_features[extractor.name]
 
     def _cached_reference_features(
         self, extractor: FeatureExtractor, progress: Progress | None
-    ) -> dict[str, torch.Tensor]:
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The reference images' features and their labels (-1: unlabelled), from the cache when it holds them."""
         key = {
             **self.reference_key,
             "extractor": extractor.name,
@@ -274,18 +364,22 @@ class Evaluator:
         )
         if path.is_file():
             try:
-                return torch.load(path, map_location="cpu", weights_only=True)["features"]
-            except Exception:  # a damaged cache entry is recomputed, never trusted
+                saved = torch.load(path, map_location="cpu", weights_only=True)
+                return saved["features"], saved["labels"]
+            except Exception:  # a damaged (or pre-labels) cache entry is recomputed, never trusted
                 path.unlink(missing_ok=True)
-        features = extract(extractor, self._reference_batches(), progress)
-        atomic_save(path, {"key": key, "features": features})
-        return features
+        labels: list[int] = []
+        features = extract(extractor, self._reference_batches(labels), progress)
+        atomic_save(path, {"key": key, "features": features, "labels": torch.tensor(labels, dtype=torch.int64)})
+        return features, torch.tensor(labels, dtype=torch.int64)
 
-    def _reference_batches(self) -> Iterator[torch.Tensor]:
-        order = torch.randperm(len(self.reference), generator=torch.Generator().manual_seed(REFERENCE_SEED))
-        indices = order[: self.n_reference].tolist()
+    def _reference_batches(self, labels: list[int]) -> Iterator[torch.Tensor]:
+        """The reference images in batches; their labels are appended to ``labels``."""
+        indices = self.reference_indices()
         for start in range(0, len(indices), EXTRACT_BATCH):
-            yield torch.stack([self.reference[i][0] for i in indices[start : start + EXTRACT_BATCH]])
+            items = [self.reference[i] for i in indices[start : start + EXTRACT_BATCH]]
+            labels.extend(label for _, label in items)
+            yield torch.stack([image for image, _ in items])
 
 
 def extract(

@@ -142,6 +142,10 @@ class ImageFileDataset:
         self.channels = channels
         self.resolution = resolution
 
+    @property
+    def labels(self) -> torch.Tensor:
+        return torch.tensor([label for _, label in self.samples], dtype=torch.int64)
+
     def __len__(self) -> int:
         return len(self.samples)
 

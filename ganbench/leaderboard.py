@@ -46,6 +46,7 @@ BOOKKEEPING_PARAMS = frozenset(
         "log_every",
         "grid_size",
         "monitor",
+        "compile",
     }
 )
 GPU_DEVICES = ("cuda", "mps")

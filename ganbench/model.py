@@ -10,10 +10,13 @@ leaves the loop alone.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
+from ganbench.distributed import per_sample
 from ganbench.objective import Objective
 
 
@@ -24,6 +27,8 @@ class GAN(nn.Module):
     unconditional model. The generator maps latents of shape (N, z_dim) to images in
     [-1, 1]; the discriminator maps images to raw logits of shape (N,) or (N, 1).
     """
+
+    condition_channels = 0  # see ImageConditionedGAN
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, z_dim: int, num_classes: int = 0) -> None:
         super().__init__()
@@ -37,19 +42,25 @@ class GAN(nn.Module):
         return self.num_classes > 0
 
     @property
+    def image_conditioned(self) -> bool:
+        return self.condition_channels > 0
+
+    @property
     def device(self) -> torch.device:
         return next(self.generator.parameters()).device
 
     def sample_latent(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, generator=rng, device="cpu" if rng is not None else self.device).to(
-            self.device
-        )
+        """Latents from ``rng`` (on the CPU), else from the global generator as each rank's share (``per_sample``)."""
+        if rng is None:
+            return per_sample(lambda k: torch.randn(k, self.z_dim, device=self.device), n)
+        return torch.randn(n, self.z_dim, generator=rng).to(self.device)
 
     def sample_labels(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor | None:
         if not self.conditional:
             return None
-        labels = torch.randint(self.num_classes, (n,), generator=rng, device="cpu" if rng is not None else self.device)
-        return labels.to(self.device)
+        if rng is None:
+            return per_sample(lambda k: torch.randint(self.num_classes, (k,), device=self.device), n)
+        return torch.randint(self.num_classes, (n,), generator=rng).to(self.device)
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.generator(z, labels if self.conditional else None)
@@ -63,10 +74,15 @@ class GAN(nn.Module):
     @torch.no_grad()
     def sample(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images for evaluation: the generator in eval mode (running batch-norm statistics), no gradients."""
+        with self.generator_in_eval_mode():
+            return self.generate(z, labels)
+
+    @contextmanager
+    def generator_in_eval_mode(self) -> Iterator[None]:
         was_training = self.generator.training
         self.generator.eval()
         try:
-            return self.generate(z, labels)
+            yield
         finally:
             self.generator.train(was_training)
 
@@ -103,3 +119,81 @@ class GAN(nn.Module):
         """The generator's loss on ``batch_size`` generated images (labels as in the last real batch)."""
         fake = self.generate(self.sample_latent(batch_size), labels)
         return objective.loss.generator_loss(self.discriminate(objective.augment(fake), labels))
+
+
+class ImageConditionedGAN(GAN):
+    """A GAN conditioned on an image per sample (a sketch, edge map or mask) and, when ``num_classes`` > 0, a label.
+
+    The generator is called ``(z, labels, conditions)``; the discriminator sees each image with
+    its condition image appended as channels (``critic_input``) and the labels, so
+    regularizers (gradient penalty, augmentations) act on the (image, condition) pair. Its
+    methods take the condition images as the keyword ``conditions``, which the engine passes
+    only to image-conditioned models.
+    """
+
+    def __init__(
+        self, generator: nn.Module, discriminator: nn.Module, z_dim: int, num_classes: int, condition_channels: int
+    ) -> None:
+        super().__init__(generator, discriminator, z_dim, num_classes)
+        if condition_channels < 1:
+            raise ValueError(
+                f"an image-conditioned GAN needs condition images of 1 or more channels, not {condition_channels}"
+            )
+        self.condition_channels = condition_channels
+
+    def generate(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, conditions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if conditions is None:
+            raise ValueError("an image-conditioned generator needs the condition images")
+        return self.generator(z, labels if self.conditional else None, conditions)
+
+    @torch.no_grad()
+    def sample(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, conditions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        with self.generator_in_eval_mode():
+            return self.generate(z, labels, conditions)
+
+    def critic_input(self, images: torch.Tensor, conditions: torch.Tensor | None) -> torch.Tensor:
+        """What the discriminator sees of ``images``: the images with their condition images as further channels."""
+        if conditions is None:
+            raise ValueError("an image-conditioned discriminator needs the condition images")
+        return torch.cat([images, conditions.to(images.dtype)], dim=1)
+
+    def discriminator_inputs(
+        self,
+        real: torch.Tensor,
+        labels: torch.Tensor | None,
+        objective: Objective,
+        conditions: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real and generated (image, condition) pairs (no gradient to G), as the discriminator sees them."""
+        with torch.no_grad():
+            fake = self.generate(self.sample_latent(real.shape[0]), labels, conditions)
+        return (
+            objective.augment(self.critic_input(real, conditions)),
+            objective.augment(self.critic_input(fake, conditions)),
+        )
+
+    def discriminator_loss(
+        self,
+        real: torch.Tensor,
+        labels: torch.Tensor | None,
+        objective: Objective,
+        conditions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        real, fake = self.discriminator_inputs(real, labels, objective, conditions)
+        loss = objective.loss.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
+        return self.with_penalty(loss, objective, real, fake, labels)
+
+    def generator_loss(
+        self,
+        batch_size: int,
+        labels: torch.Tensor | None,
+        objective: Objective,
+        conditions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        fake = self.generate(self.sample_latent(batch_size), labels, conditions)
+        critic_input = objective.augment(self.critic_input(fake, conditions))
+        return objective.loss.generator_loss(self.discriminate(critic_input, labels))

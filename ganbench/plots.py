@@ -27,6 +27,17 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path
     return path
 
 
+def save_condition_grid(
+    conditions: torch.Tensor, generated: torch.Tensor, real: torch.Tensor, path: Path, per_row: int | None = None
+) -> Path:
+    """Triplets condition | generated | real of the same indices side by side, ``per_row`` triplets to a row
+    (default: a roughly square grid). Grey tiles are shown in RGB when the others are in colour."""
+    channels = max(tiles.shape[1] for tiles in (conditions, generated, real))
+    columns = [tiles.expand(-1, channels, -1, -1) for tiles in (conditions, generated, real)]
+    per_row = per_row or max(1, round(math.sqrt(conditions.shape[0] / 3)))
+    return save_grid(torch.stack(columns, dim=1).flatten(0, 1), path, nrow=3 * per_row)
+
+
 def save_curves(series: dict[str, list[tuple[int, float]]], path: Path, title: str) -> Path:
     """One panel per series (name -> [(step, value)]), sharing the step axis."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,13 @@ from ganbench import __version__
 from ganbench.assembly import build_components
 from ganbench.checkpoint import load_checkpoint
 from ganbench.config import IDENTITY_FIELDS, ResolvedConfig, RunConfig, as_dict, flat_params, resolve_config
+from ganbench.distributed import from_environment, join
 from ganbench.errors import ConfigError, GanbenchError
+from ganbench.filesystem import ensure_writable, explaining_write_errors
+from ganbench.out_of_memory import explaining_out_of_memory
+from ganbench.precision import check_precision
 from ganbench.registry import Registry
-from ganbench.tracking import CHECKPOINT_TAG, Tracker, default_tracking_uri
+from ganbench.tracking import CHECKPOINT_TAG, SilentTracker, Tracker, TrackingUnavailable, default_tracking_uri
 from ganbench.training import EvaluationCallback, Outcome, Trainer
 from ganbench.ui import runs_views
 
@@ -74,7 +78,13 @@ def run(
     on_start: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Train (or resume) one run. ``tags`` go on a new MLflow run (e.g. a search's parent run id);
-    ``on_start`` gets the run's id as soon as it exists; ``on_evaluation`` sees every evaluation."""
+    ``on_start`` gets the run's id as soon as it exists; ``on_evaluation`` sees every evaluation.
+
+    Under torchrun this is one rank of a data-parallel run: rank 0 alone prints and tracks.
+    """
+    world = from_environment()
+    if not world.is_main:
+        console = Console(quiet=True)
     checkpoint = load_checkpoint(find_checkpoint(resume, flags)) if resume else None
     resolved = (
         resolve_resumed(checkpoint, registry, file_values, flags)
@@ -82,50 +92,79 @@ def run(
         else resolve_config(registry, file_values, flags)
     )
     config = resolved.config
+    ensure_writable(Path(config.results_dir))
     console.print(
         f"[bold]ganbench run[/]: {config.model} on {config.dataset} at {config.resolution}px, "
         f"{config.steps} steps, seed {config.seed}"
     )
     if resolved.sources:
         console.print(resolved.short(), style="dim", highlight=False)
-    components = build_components(config, registry)
+    components = build_components(config, registry, world)
+    check_precision(config.precision, components.device)
     console.print(
         f"device {components.device}, {len(components.dataset)} training images, "
         f"{sum(p.numel() for p in components.model.parameters()):,} parameters",
         style="dim",
     )
-    tracker = make_tracker(config)
-    if checkpoint:
-        tracker.resume(checkpoint["run_id"])
-    else:
-        tracker.start(
-            config.experiment or config.dataset,
-            config.run_name or f"{config.model}-{config.dataset}-s{config.seed}",
-            {
-                "model": config.model,
-                "dataset": config.dataset,
-                "loss": config.loss,
-                "ganbench.version": __version__,
-                **(tags or {}),
-            },
-        )
-        tracker.share_views(runs_views({m: registry.get("metric", m).higher_is_better for m in config.metrics}))
+    join(world, components.device)
+    main_tracker = start_tracking(config, registry, checkpoint, tags) if world.is_main else None
+    run_id = world.broadcast(main_tracker.run_id if main_tracker else "")
+    tracking_uri = config.tracking_uri or default_tracking_uri(Path(config.results_dir))
+    tracker = main_tracker or SilentTracker(run_id, tracking_uri)
     if on_start:
         on_start(tracker.run_id)
     run_dir = Path(config.results_dir) / "runs" / tracker.run_id
     trainer = Trainer(config, components, tracker, run_dir, console, on_evaluation)
     try:
-        if checkpoint:
-            trainer.load_state(checkpoint)
-            console.print(f"resumed run {tracker.run_id} at step {trainer.step}")
-        else:
-            tracker.log_params(flat_params(config))
-            tracker.set_tags({CHECKPOINT_TAG: str(trainer.checkpoint_path.resolve()), "device": str(components.device)})
-            config_file = run_dir / "config.yaml"
-            config_file.parent.mkdir(parents=True, exist_ok=True)
-            config_file.write_text(yaml.safe_dump(as_dict(config), sort_keys=False))
-            tracker.log_artifact(config_file)
-        return trainer.fit()
+        with explaining_write_errors(run_dir), explaining_out_of_memory(components.device, config.batch_size):
+            if checkpoint:
+                trainer.load_state(checkpoint)
+                console.print(f"resumed run {tracker.run_id} at step {trainer.step}")
+            elif world.is_main:
+                tracker.log_params(flat_params(config))
+                tracker.set_tags(
+                    {
+                        CHECKPOINT_TAG: str(trainer.checkpoint_path.resolve()),
+                        "device": str(components.device),
+                        "processes": str(world.size),
+                    }
+                )
+                config_file = run_dir / "config.yaml"
+                config_file.parent.mkdir(parents=True, exist_ok=True)
+                config_file.write_text(yaml.safe_dump(as_dict(config), sort_keys=False))
+                tracker.log_artifact(config_file)
+            return trainer.fit()
+    except TrackingUnavailable as error:  # the MLflow server went away mid-run: the checkpoints are intact
+        trainer.fail(error)
+        if not trainer.checkpoint_path.exists():
+            raise
+        raise TrackingUnavailable(
+            f"{error} The run's last checkpoint, {trainer.checkpoint_path}, is intact: when the server answers "
+            f"again, continue with `ganbench run --resume {trainer.checkpoint_path}`."
+        ) from error
     except BaseException as error:
         trainer.fail(error)
         raise
+
+
+def start_tracking(
+    config: RunConfig, registry: Registry, checkpoint: dict[str, Any] | None, tags: Mapping[str, str] | None
+) -> Tracker:
+    """The run's MLflow run: the checkpoint's, reopened, or a new one with ``tags``."""
+    tracker = make_tracker(config)
+    if checkpoint:
+        tracker.resume(checkpoint["run_id"])
+        return tracker
+    tracker.start(
+        config.experiment or config.dataset,
+        config.run_name or f"{config.model}-{config.dataset}-s{config.seed}",
+        {
+            "model": config.model,
+            "dataset": config.dataset,
+            "loss": config.loss,
+            "ganbench.version": __version__,
+            **(tags or {}),
+        },
+    )
+    tracker.share_views(runs_views({m: registry.get("metric", m).higher_is_better for m in config.metrics}))
+    return tracker

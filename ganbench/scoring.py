@@ -52,7 +52,7 @@ def score(location: str, registry: Registry, flags: dict[str, Any], augment: Bud
     )
     with progress_bar(console) as progress:
         task = progress.add_task("evaluating", total=None, stats="")
-        results = source.evaluator.evaluate_images(source.batches, lambda n: progress.advance(task, n))
+        results = source.evaluator.evaluate_images(source.batches, lambda n: progress.advance(task, n), source.paired)
         progress.remove_task(task)
     augmented, caveats = None, []
     if augment:

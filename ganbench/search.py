@@ -8,6 +8,10 @@ evaluation, and the pruner may stop it there; a trial whose loss diverges, or wh
 settings are refused, is recorded as failed with the reason and the study goes on. A trial
 whose process died stops sending heartbeats; the next process to work on the study marks it
 failed and retries its parameters once.
+
+Workers on several machines share a study through a database server (``--storage
+postgresql+psycopg://...``): each runs ``ganbench search`` with the same settings and takes the next
+trial, and ``--trials`` counts the study's trials, not a worker's (see ``ganbench.workers``).
 """
 
 from __future__ import annotations
@@ -25,27 +29,47 @@ from typing import Any, Literal
 import optuna
 import sqlalchemy.exc
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
-from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
 from ganbench.config import RunConfig, resolve_config
-from ganbench.errors import ConfigError, MetricUnavailable, TrainingDiverged
+from ganbench.errors import ConfigError, GanbenchError, MetricUnavailable, OutOfMemory, TrainingDiverged
 from ganbench.evaluation import MetricResult
+from ganbench.out_of_memory import release_cached_memory
 from ganbench.registry import Registry
 from ganbench.runner import make_tracker, run
 from ganbench.search_settings import SearchSettings
 from ganbench.space import SearchSpace, apply_params, build_space
 from ganbench.study_plots import save_study_plots
-from ganbench.tracking import Tracker
+from ganbench.tracking import Tracker, TrackingUnavailable
 from ganbench.training import EarlyStop
+from ganbench.workers import (
+    STORAGE_ERRORS,
+    WORKER_ATTR,
+    BudgetSpent,
+    SharedStorage,
+    StopAtBudget,
+    StorageLost,
+    budget_spent,
+    check_in_budget,
+    shown_url,
+    storage_lost,
+    worker_counts,
+    worker_id,
+    worker_seed,
+)
 
 # A trial's own failure: recorded, and the study goes on. Anything else (a missing dataset, a store
 # that does not answer) would fail every trial, so it stops the study.
 SCHEMA_ATTEMPTS = 3
-TRIAL_ERRORS = (TrainingDiverged, ConfigError, MetricUnavailable)
+TRIAL_ERRORS = (TrainingDiverged, ConfigError, MetricUnavailable, OutOfMemory)
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 STUDY_KIND = "study"
+JOIN_WAIT = 120  # seconds a joining worker waits for the study's first worker to save its settings
+JOIN_MAY_DIFFER = tuple(  # a worker's own budget, and its own spelling of where things are
+    [f"settings.{name}" for name in ("trials", "timeout", "stale_after", "storage", "study")]
+    + ["flags.results_dir", "flags.tracking_uri"]
+)
 
 # ganbench prints every trial once, failures with their reason; Optuna's own log would repeat them with tracebacks
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -63,6 +87,7 @@ class SearchOutcome:
     tracking_uri: str
     experiment: str
     interrupted: bool
+    workers: str = ""  # who ran the finished trials, e.g. "host:12 (3 trials), other:7 (2 trials)"
 
 
 def default_storage(config: RunConfig) -> str:
@@ -74,11 +99,15 @@ def open_storage(url: str, stale_after: int) -> RDBStorage:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     heartbeat = max(1, stale_after // 4)
 
+    # a database server may have dropped a pooled connection (a restart, an idle timeout): test it before use
+    engine = {} if url.startswith("sqlite") else {"pool_pre_ping": True}
+
     def connect() -> RDBStorage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
+            return SharedStorage(
                 url,
+                engine_kwargs=engine,
                 heartbeat_interval=heartbeat,
                 grace_period=stale_after,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
@@ -88,7 +117,8 @@ def open_storage(url: str, stale_after: int) -> RDBStorage:
         return _retrying_schema_races(connect)
     except Exception as exc:  # SQLAlchemy raises many kinds: a bad URL, a missing driver, a server that is down
         raise ConfigError(
-            f"Could not open the Optuna storage {url!r}: {exc}. Pass a SQLAlchemy URL to --storage."
+            f"Could not open the Optuna storage {shown_url(url)!r}: {exc}. Pass a SQLAlchemy URL to --storage "
+            "(e.g. postgresql+psycopg://USER@HOST/DATABASE), and check that its database server is up."
         ) from exc
 
 
@@ -98,7 +128,8 @@ def _retrying_schema_races(connect: Callable[[], RDBStorage]) -> RDBStorage:
     for attempt in range(1, SCHEMA_ATTEMPTS):
         try:
             return connect()
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):  # duplicate row, "already exists"
+        # a duplicate row; "already exists" (SQLite: OperationalError, PostgreSQL: ProgrammingError)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError):
             time.sleep(attempt)
     return connect()
 
@@ -132,6 +163,9 @@ class Search:
         self.name = settings.study or f"{self.config.model}-{self.config.dataset}-{settings.metric}"
         self.storage_url = settings.storage or default_storage(self.config)
         self.tracker = make_tracker(self.config)
+        self.worker = worker_id()
+        self._trial_run: str | None = None  # the MLflow run of this worker's current trial
+        self._lost: StorageLost | None = None
 
     # ------------------------------------------------------------------ studies
 
@@ -145,11 +179,8 @@ class Search:
                 sampler=build_sampler(self.settings.sampler, self.config.seed),
                 pruner=build_pruner(self.settings.pruner, self.config),
             )
-        except optuna.exceptions.DuplicatedStudyError as exc:
-            raise ConfigError(
-                f"A study named {self.name!r} already exists in {self.storage_url}. Continue it with "
-                f"`ganbench search --study {self.name} --resume`, or pass another --study name."
-            ) from exc
+        except optuna.exceptions.DuplicatedStudyError:
+            return self._join(storage)
         parent = self.tracker.start(
             self.config.experiment or self.config.dataset,
             self.name,
@@ -165,7 +196,7 @@ class Search:
             {
                 **{f"search.{key}": str(value) for key, value in asdict(self.settings).items()},
                 **{f"space.{key}": shown for key, shown in self.space.describe().items()},
-                "search.storage": self.storage_url,
+                "search.storage": shown_url(self.storage_url),
                 "search.direction": self.direction,
             }
         )
@@ -176,38 +207,119 @@ class Search:
             "space": self.space_overrides,
             "parent_run_id": parent,
         }
-        for key, value in saved.items():
-            study.set_user_attr(f"ganbench.{key}", value)
         baseline = self.space.baseline(self.config, self.registry)
         if baseline:
             study.enqueue_trial(baseline)  # trial 0: the paper's settings, so a search never ends below them
+        for key, value in saved.items():  # the parent run last: a joining worker waits for it
+            study.set_user_attr(f"ganbench.{key}", value)
+        return study
+
+    def _join(self, storage: RDBStorage) -> optuna.Study:
+        """Work on an existing study that was started with the same settings: another worker's, or a
+        finished one (which then has no trial left to run). Its budget (--trials, --timeout) is this worker's."""
+        study = optuna.load_study(
+            study_name=self.name, storage=storage, pruner=build_pruner(self.settings.pruner, self.config)
+        )
+        saved = _identity(_saved_settings(study, self.storage_url))
+        mine = _identity(
+            {
+                "flags": self.flags,
+                "file_values": self.file_values,
+                "settings": asdict(self.settings),
+                "space": self.space_overrides,
+            }
+        )
+        differing = sorted(key for key in saved.keys() | mine.keys() if saved.get(key) != mine.get(key))
+        if differing:
+            raise ConfigError(
+                f"A study named {self.name!r} already exists in {shown_url(self.storage_url)} with other settings "
+                f"({', '.join(differing)}). Give every worker of a study the same settings, continue it with "
+                f"`ganbench search --study {self.name} --resume`, or pass another --study name."
+            )
+        study.sampler = build_sampler(self.settings.sampler, worker_seed(self.config.seed, study))
+        try:
+            self.tracker.resume(self.parent_run_id(study))
+        except TrackingUnavailable:
+            raise
+        except GanbenchError as error:  # e.g. the parent run is in another MLflow store
+            raise ConfigError(
+                f"{error}. The workers of one study log to one MLflow tracking store: pass this worker the "
+                "--tracking-uri of the study's first worker (a shared `mlflow server`)."
+            ) from error
         return study
 
     # ------------------------------------------------------------------ trials
 
     def optimize(self, study: optuna.Study) -> SearchOutcome:
-        finished = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+        """Run trials until the study's budget is spent; a database that stops answering raises StorageLost."""
         interrupted = False
+        try:
+            if budget_spent(study, self.settings.trials):
+                self._say_budget_spent(study)
+            else:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                        study.optimize(
+                            self._objective,
+                            timeout=self.settings.timeout,
+                            callbacks=[StopAtBudget(self.settings.trials)],
+                            catch=(*TRIAL_ERRORS, BudgetSpent),
+                        )
+                except KeyboardInterrupt:
+                    interrupted = True
+            return self._finish(study, interrupted)
+        except Exception as error:
+            # Optuna's own bookkeeping after a lost trial fails too, with errors of its own
+            if self._lost is None and not isinstance(error, STORAGE_ERRORS):
+                raise
+            raise (self._lost or storage_lost(self.storage_url, self.name, error)) from error
+
+    def _say_budget_spent(self, study: optuna.Study) -> None:
+        finished = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
         if finished >= self.settings.trials:
             self.console.print(
                 f"Study {self.name} already holds {finished} finished trials (--trials {self.settings.trials}); "
                 "pass a larger --trials to run more."
             )
         else:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    study.optimize(
-                        self._objective,
-                        timeout=self.settings.timeout,
-                        callbacks=[MaxTrialsCallback(self.settings.trials, states=FINISHED_STATES)],
-                        catch=TRIAL_ERRORS,
-                    )
-            except KeyboardInterrupt:
-                interrupted = True
-        return self._finish(study, interrupted)
+            self.console.print(
+                f"Study {self.name} has no trial left to start: other workers are running the last of its "
+                f"{self.settings.trials} trials (--trials)."
+            )
 
     def _objective(self, trial: optuna.Trial) -> float:
+        """One trial of the study's budget, recorded as this worker's."""
+        self._trial_run = None
+        try:
+            check_in_budget(trial, self.settings.trials)
+            trial.set_user_attr(WORKER_ATTR, self.worker)
+            return self._trial(trial)
+        except BudgetSpent as error:
+            trial.set_user_attr("fail_reason", str(error))
+            self._print_trial(trial, {}, f"[dim]{error}[/]")
+            raise
+        except STORAGE_ERRORS as error:
+            self._lost = storage_lost(self.storage_url, self.name, error)
+            if self._trial_run:
+                self._fail_lost_run(self._trial_run, self._lost)
+            raise self._lost from error
+
+    def _fail_lost_run(self, run_id: str, lost: StorageLost) -> None:
+        """The trial's MLflow run says FAILED (not RUNNING) and why, when its study's database went away."""
+        try:
+            self.tracker.tag_run(run_id, {"ganbench.trial_state": "FAIL", "ganbench.error": str(lost)[:5000]})
+            if self.tracker.run_status(run_id) == "RUNNING":
+                self.tracker.terminate(run_id, "FAILED")
+        except GanbenchError:
+            pass  # MLflow is away too: `--resume` marks the run failed (reconcile_runs)
+
+    def _started(self, trial: optuna.Trial, run_id: str) -> None:
+        self._trial_run = run_id  # known even when the study's database cannot record it
+        trial.set_user_attr("mlflow_run_id", run_id)
+
+    def _trial(self, trial: optuna.Trial) -> float:
+        release_cached_memory()  # what an earlier trial that ran out of memory left behind
         params = self.space.sample(trial)
         flags = {
             **self.flags,
@@ -232,6 +344,7 @@ class Search:
 
         tags = {"mlflow.parentRunId": self.parent_run_id(trial.study), "ganbench.study": self.name}
         tags["ganbench.trial"] = str(trial.number)
+        tags["ganbench.worker"] = self.worker
         try:
             outcome = run(
                 self.registry,
@@ -241,7 +354,7 @@ class Search:
                 Console(file=io.StringIO()),
                 on_evaluation,
                 tags,
-                on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+                on_start=lambda run_id: self._started(trial, run_id),
             )
         except TRIAL_ERRORS as error:
             trial.set_user_attr("fail_reason", str(error))
@@ -313,6 +426,7 @@ class Search:
             self.tracker.tracking_uri,
             self.config.experiment or self.config.dataset,
             interrupted,
+            worker_counts([t for t in trials if t.state in FINISHED_STATES]),
         )
 
 
@@ -328,7 +442,7 @@ def start_search(
     study = search.create()
     console.print(
         f"[bold]ganbench search[/]: study {search.name}, {search.config.model} on {search.config.dataset}, "
-        f"{search.direction[:-1]}ing {settings.metric}, {settings.trials} trials"
+        f"{search.direction[:-1]}ing {settings.metric}, {settings.trials} trials, worker {search.worker}"
     )
     return search.optimize(study)
 
@@ -343,7 +457,7 @@ def resume_search(
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError as exc:
         raise ConfigError(
-            f"There is no study named {name!r} in {storage_url}. `ganbench search` starts one; "
+            f"There is no study named {name!r} in {shown_url(storage_url)}. `ganbench search` starts one; "
             "pass --storage if it lives elsewhere."
         ) from exc
     attrs = study.user_attrs
@@ -352,21 +466,25 @@ def resume_search(
         registry, attrs["ganbench.flags"], attrs["ganbench.file_values"], settings, attrs["ganbench.space"], console
     )
     # a sampler seeded as at the start would propose the first trials' parameters again
-    study.sampler = build_sampler(settings.sampler, search.config.seed + len(study.trials))
+    study.sampler = build_sampler(settings.sampler, worker_seed(search.config.seed, study))
     study.pruner = build_pruner(settings.pruner, search.config)
     search.tracker.resume(search.parent_run_id(study))
     for trial in fail_dead_trials(study):
         console.print(f"trial {trial.number} was cut off (its process stopped): marked failed, its parameters queued")
     reconcile_runs(study, search.tracker)
     done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
-    console.print(f"[bold]ganbench search[/]: resuming study {name} with {done} finished trials")
+    console.print(
+        f"[bold]ganbench search[/]: resuming study {name} with {done} finished trials, worker {search.worker}"
+    )
     return search.optimize(study)
 
 
 def fail_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Mark trials whose heartbeat stopped as failed (their parameters are queued once more)."""
     before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
-    fail_stale_trials(study)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)
     return [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)) if t.number in before]
 
 
@@ -398,6 +516,30 @@ def _best_trial(study: optuna.Study) -> FrozenTrial | None:
     return study.best_trial if complete else None
 
 
+def _saved_settings(study: optuna.Study, storage_url: str) -> dict[str, Any]:
+    """The settings a study was started with, waiting a while for the worker that is creating it."""
+    deadline = time.monotonic() + JOIN_WAIT
+    while "ganbench.parent_run_id" not in study.user_attrs:
+        if time.monotonic() > deadline:
+            raise ConfigError(
+                f"Study {study.study_name} in {shown_url(storage_url)} has no ganbench settings: it was not "
+                "started by `ganbench search`, or its first worker stopped while starting it. Pass another --study."
+            )
+        time.sleep(0.5)
+    return {key.removeprefix("ganbench."): value for key, value in study.user_attrs.items()}
+
+
+def _identity(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """What every worker of one study must share, as ``{"flags.lr_g": 0.0002, ...}`` in JSON's types (as a
+    study's user attributes store them); its budget, and where its files and MLflow store are, may differ."""
+    shared = {}
+    for part in ("flags", "file_values", "settings", "space"):
+        for key, value in dict(saved.get(part) or {}).items():
+            if f"{part}.{key}" not in JOIN_MAY_DIFFER:
+                shared[f"{part}.{key}"] = json.loads(json.dumps(value, default=str, sort_keys=True))
+    return shared
+
+
 def _short(value: Any) -> str:
     if isinstance(value, float) and value != 0 and not math.isnan(value):
         return f"{value:.3g}"
@@ -407,7 +549,9 @@ def _short(value: Any) -> str:
 def summary_rows(outcome: SearchOutcome) -> list[tuple[str, str]]:
     """What the CLI prints at the end, as label/value pairs."""
     counts = ", ".join(f"{n} {state.lower()}" for state, n in outcome.counts.items())
-    rows = [("study", f"{outcome.study} ({outcome.storage})"), ("trials", counts)]
+    rows = [("study", f"{outcome.study} ({shown_url(outcome.storage)})"), ("trials", counts)]
+    if outcome.workers:
+        rows.append(("workers", outcome.workers))
     if outcome.best is not None:
         best = outcome.best
         rows.append((f"best {outcome.metric}", f"{best.value:.4g} (trial {best.number}, {outcome.direction})"))

@@ -23,7 +23,7 @@ from ganbench.checkpoint import load_checkpoint
 from ganbench.config import RunConfig, apply_layer, as_dict, validate_evaluation, validate_fields
 from ganbench.downstream import Synthesizer
 from ganbench.errors import ConfigError, DatasetError, GanbenchError
-from ganbench.evaluation import Batches, Evaluator, generate, to_uint8
+from ganbench.evaluation import Batches, Evaluator, to_uint8
 from ganbench.imagedata import ImageFileDataset
 from ganbench.model import GAN
 from ganbench.registry import Registry
@@ -54,6 +54,7 @@ class Source:
     unlabelled_reason: str = ""
     step: int | None = None  # a checkpoint's training step
     generator_images: int | None = None  # real training images the generator learnt from (a checkpoint's)
+    paired: bool = False  # image i was made from reference image i's condition (see MetricInput.paired)
 
     @property
     def count(self) -> int:
@@ -107,8 +108,11 @@ def open_checkpoint(path: Path, registry: Registry, flags: Mapping[str, Any]) ->
     config = _settings(base, flags, registry)
     components = build_components(config, registry)
     model = evaluated_model(components.model, config, state)
-    batches = functools.partial(generate, model, config.eval_samples, config.batch_size, config.seed)
-    synthesize = _model_synthesizer(model, config.batch_size) if model.conditional else None
+    batches = components.evaluator.model_batches(model, config.batch_size)
+    # an image-conditioned model's images need condition images, which requested classes alone do not give
+    synthesize = (
+        _model_synthesizer(model, config.batch_size) if model.conditional and not model.image_conditioned else None
+    )
     return Source(
         kind="checkpoint",
         location=path,
@@ -120,10 +124,14 @@ def open_checkpoint(path: Path, registry: Registry, flags: Mapping[str, Any]) ->
         synthesize=synthesize,
         unlabelled_reason=""
         if synthesize
+        else f"{config.model} is conditioned on an image, so classes alone do not make its images. Use a folder of "
+        "its images with one subfolder per class."
+        if model.image_conditioned
         else f"{config.model} is unconditional: its images come with no classes. Use a checkpoint of a "
         "class-conditional model (`ganbench plugins -v` shows which are), or a folder with one subfolder per class.",
         step=int(state["step"]),
         generator_images=len(components.dataset),
+        paired=components.evaluator.pairs_with(model),
     )
 
 

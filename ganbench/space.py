@@ -45,7 +45,7 @@ NOT_SEARCHABLE = frozenset(
     {"model", "dataset", "data_dir", "resolution", "steps", "eval_every", "metrics", "eval_samples"}
     | {"reference_samples", "reference_split", "seed", "device", "results_dir", "tracking_uri", "experiment"}
     | {"run_name", "inception_weights", "grid_size", "log_every", "workers", "model_options", "dataset_options"}
-    | {"loss_options", "reg_options", "reg", "monitor", "patience"}
+    | {"loss_options", "reg_options", "reg", "monitor", "patience", "precision", "compile"}
 )
 OPTION_PREFIXES = ("model_options.", "loss_options.", "reg_options.")
 

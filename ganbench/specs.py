@@ -33,6 +33,7 @@ class ModelRequest:
     num_classes: int
     z_dim: int
     options: Mapping[str, Any]
+    condition_channels: int = 0  # channels of the condition image; 0 unless the model is image-conditioned
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class ModelSpec:
     ``search_space`` maps the hyperparameters that matter for this model to Optuna
     distributions; keys are run-configuration fields or ``model_options.<key>`` (a loss's
     and a regularizer's own options are searched from their specs).
+    ``condition_image``: the model is conditioned on an image (a sketch, edge map or mask) as
+    well as, when ``conditional``, a label; its generator is called ``generator(z, labels,
+    conditions)`` and its discriminator sees the pair as ``discriminator(cat([images,
+    conditions], dim=1), labels)``. It trains only on datasets with condition images.
     """
 
     name: str
@@ -60,6 +65,7 @@ class ModelSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     citation: str = ""
     search_space: Mapping[str, BaseDistribution] = field(default_factory=dict)
+    condition_image: bool = False
 
 
 # --------------------------------------------------------------------------- datasets
@@ -97,6 +103,22 @@ class ImageDataset(Protocol):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]: ...
 
 
+@runtime_checkable
+class ConditionedDataset(ImageDataset, Protocol):
+    """An ``ImageDataset`` whose items also have a condition image (a sketch, edge map or mask).
+
+    ``condition(index)`` is a float tensor (condition_channels, resolution, resolution) in
+    [-1, 1]; ``paired`` says whether item i's condition was drawn from image i (False: from
+    another image, e.g. of the same class). Items stay ``(image, label)`` pairs, so everything
+    that reads images and labels reads a conditioned dataset unchanged.
+    """
+
+    condition_channels: int
+    paired: bool
+
+    def condition(self, index: int) -> torch.Tensor: ...
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
@@ -112,6 +134,8 @@ class DatasetSpec:
     # Bump when the same options give other images: cached reference features and trained extractors are
     # keyed by it, so stale ones are not reused.
     version: str = "1"
+    # It builds ConditionedDatasets: its items come with condition images of their own (e.g. sketches).
+    condition_images: bool = False
 
 
 # --------------------------------------------------------------------------- losses
@@ -204,13 +228,18 @@ class FeatureExtractorSpec:
 class MetricInput:
     """Features of generated images and, for metrics that compare, of reference images.
 
-    ``fake_labels`` are the classes a conditional model was asked for (None: unconditional).
+    ``fake_labels`` are the classes a conditional model was asked for (None: unconditional);
+    ``real_labels`` the classes of the reference images (None: unlabelled, or no reference).
+    ``paired``: generated image i was made from the condition image of reference image i, which
+    was drawn from that image (an image-conditioned model on paired data), so pairs compare.
     """
 
     fake: torch.Tensor
     real: torch.Tensor | None
     seed: int
     fake_labels: torch.Tensor | None = None
+    real_labels: torch.Tensor | None = None
+    paired: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganbench import __version__
@@ -27,11 +28,12 @@ from ganbench.checkpoint import copy_checkpoint, save_checkpoint
 from ganbench.config import RunConfig, as_dict, monitored_metric
 from ganbench.data import real_batches
 from ganbench.errors import GanbenchError, TrainingDiverged
-from ganbench.evaluation import MetricResult
-from ganbench.model import GAN
+from ganbench.evaluation import MetricResult, to_uint8
+from ganbench.model import GAN, ImageConditionedGAN
 from ganbench.monitor import BestSoFar
 from ganbench.optim import build_optimizer, build_schedule
-from ganbench.plots import save_curves, save_grid
+from ganbench.plots import save_condition_grid, save_curves, save_grid
+from ganbench.precision import autocast, grad_scaler
 from ganbench.tracking import Tracker
 
 
@@ -113,6 +115,12 @@ class Trainer:
         )
         self.memory_format = memory_format(config)
         self.ema = averaged_generator(model.generator, config.ema_decay) if config.ema_decay > 0 else None
+        if config.compile:  # in place, after the EMA copied G: state dicts keep their keys, the average stays eager
+            model.generator.compile()
+            model.discriminator.compile()
+        self.world = components.world
+        self.local_batch_size = self.world.share(config.batch_size)
+        self.scaler_g, self.scaler_d = (grad_scaler(config.precision, components.device) for _ in range(2))
         self.step = 0
         self.history = History()
         self._watch_best()
@@ -150,6 +158,7 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "schedules": [schedule.state_dict() for schedule in self.schedules],
             "ema": self.ema.state_dict() if self.ema else None,
+            "scalers": [self.scaler_g.state_dict(), self.scaler_d.state_dict()],  # empty unless fp16
             "history": self.history,
             "rng": self._rng_state(),
         }
@@ -163,17 +172,27 @@ class Trainer:
                 schedule.load_state_dict(schedule_state)
             if self.ema:
                 self.ema.load_state_dict(state["ema"])
+            for scaler, saved in zip((self.scaler_g, self.scaler_d), state.get("scalers", ({}, {})), strict=True):
+                if saved:  # a run resumed at fp16 from another precision starts a fresh scale
+                    scaler.load_state_dict(saved)
         except (RuntimeError, ValueError, KeyError) as exc:
+            written = state.get("ganbench_version")
+            versions = (
+                f" It was written by ganbench {written}; this is {__version__}." if written != __version__ else ""
+            )
             raise GanbenchError(
-                f"The checkpoint does not fit {self.config.model} as configured ({exc}). "
-                "Resume with the settings the run was started with."
+                f"The checkpoint does not fit {self.config.model} as configured ({_first_lines(str(exc))}).{versions} "
+                "Resume with the settings the run was started with, or with the ganbench version that wrote it."
             ) from exc
         self.step = state["step"]
         self.history = state["history"]
         self._watch_best()
         torch.set_rng_state(state["rng"]["torch"])
         if torch.cuda.is_available() and state["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+            if self.world.distributed:  # every rank's GPU drew what rank 0's (cuda:0) did, which rank 0 saved
+                torch.cuda.set_rng_state(state["rng"]["cuda"][0])
+            else:
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
     @staticmethod
     def _rng_state() -> dict[str, Any]:
@@ -183,7 +202,8 @@ class Trainer:
         }
 
     def save(self) -> Path:
-        save_checkpoint(self.checkpoint_path, self.state())
+        if self.world.is_main:
+            save_checkpoint(self.checkpoint_path, self.state())
         return self.checkpoint_path
 
     # ------------------------------------------------------------------ the loop
@@ -191,7 +211,13 @@ class Trainer:
     def fit(self) -> Outcome:
         config, model = self.config, self.c.model
         batches = real_batches(
-            self.c.dataset, config.batch_size, config.seed, self.step * config.n_disc, config.workers
+            self.c.dataset,
+            config.batch_size,
+            config.seed,
+            self.step * config.n_disc,
+            config.workers,
+            self.world.rank,
+            self.world.size,
         )
         loss_sum = torch.zeros(2, device=self.c.device)
         interval_start, interval_steps, status, message = time.perf_counter(), 0, "FINISHED", ""
@@ -203,7 +229,7 @@ class Trainer:
                 """Log the interval's mean losses; raises TrainingDiverged before anything is saved."""
                 nonlocal interval_steps
                 self.history.train_seconds += time.perf_counter() - interval_start
-                stats = self._log_losses(loss_sum / interval_steps, interval_steps, interval_start)
+                stats = self._log_losses(self.world.mean(loss_sum / interval_steps), interval_steps, interval_start)
                 progress.update(task, stats=stats)
                 loss_sum.zero_()
                 interval_steps = 0
@@ -223,43 +249,67 @@ class Trainer:
                         if self.on_evaluation:
                             self.on_evaluation(self.step, self.history.evaluations[-1].results)
                         self._stop_if_stalled()
-                    if self._stop:
+                    if self._stop_requested(logged=interval_steps == 0):
                         raise StopRequested
                     if interval_steps == 0:
                         interval_start = time.perf_counter()
             except EarlyStop as stop:
                 message = str(stop)
-            except (StopRequested, KeyboardInterrupt):
+            except (StopRequested, KeyboardInterrupt) as interruption:
+                if self.world.distributed and isinstance(interruption, KeyboardInterrupt):
+                    raise  # the ranks stopped at different points: no common state to save
                 status, message = "KILLED", "Interrupted: the checkpoint holds the last completed step."
                 if interval_steps:
                     log_interval()  # never save weights whose losses were not checked
                 self.save()
         return self._finish(status, message)
 
-    def _train_step(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    def _train_step(self, batches: Iterator[Sequence[torch.Tensor]]) -> torch.Tensor:
         model, objective, device, config = self.c.model, self.c.objective, self.c.device, self.config
         objective.set_progress(self.step, config.steps)
         labels = None
+        conditions: dict[str, torch.Tensor] = {}
         for _ in range(config.n_disc):
-            real, labels = next(batches)
+            real, labels, *rest = next(batches)
             real = real.to(device, non_blocking=True, memory_format=self.memory_format)
             labels = labels.to(device, non_blocking=True) if model.conditional else None
-            d_loss = model.discriminator_loss(real, labels, objective)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            conditions = self._conditions(rest)
+            with autocast(config.precision, device):
+                d_loss = model.discriminator_loss(real, labels, objective, **conditions)
+            self._update(d_loss, self.opt_d, self.scaler_d, model.discriminator)
             objective.after_discriminator_step(model.discriminator)
         model.discriminator.requires_grad_(False)  # G's step needs gradients through D, not for D
-        g_loss = model.generator_loss(config.batch_size, labels, objective)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        with autocast(config.precision, device):
+            g_loss = model.generator_loss(self.local_batch_size, labels, objective, **conditions)
+        self._update(g_loss, self.opt_g, self.scaler_g, model.generator)
         if self.ema:
             self.ema.update_parameters(model.generator)
         model.discriminator.requires_grad_(True)
         for schedule in self.schedules:
             schedule.step()
         return torch.stack([d_loss.detach(), g_loss.detach()])
+
+    def _update(
+        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, network: nn.Module
+    ) -> None:
+        """One optimizer step on ``loss``: gradients averaged over the ranks, the loss scaled at fp16."""
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        self.world.average_gradients(network)  # scaled gradients: every rank then sees the same infs and skips alike
+        scaler.step(optimizer)
+        scaler.update()
+
+    def _stop_requested(self, logged: bool) -> bool:
+        """Ctrl-C: one process stops after this step; ranks agree at a logging step, so that all stop at one step."""
+        if not self.world.distributed:
+            return self._stop
+        return logged and self.world.any(self._stop)
+
+    def _conditions(self, rest: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The keyword handing an image-conditioned model its batch's condition images; none for other models."""
+        if not self.c.model.image_conditioned:
+            return {}
+        return {"conditions": rest[0].to(self.c.device, non_blocking=True, memory_format=self.memory_format)}
 
     def _log_losses(self, means: torch.Tensor, steps: int, since: float) -> str:
         loss_d, loss_g = means.tolist()  # the one device sync per logging interval
@@ -281,12 +331,16 @@ class Trainer:
         task = progress.add_task("evaluating", total=None, stats="")
 
         def advance(n: int) -> None:
-            if self._stop:
+            if self._stop and not self.world.distributed:  # ranks stop together, at a logging step
                 raise StopRequested
             progress.advance(task, n)
 
         try:
-            results = evaluator.evaluate(self.evaluated_model, self.config.batch_size, advance)
+            results = (
+                self._evaluate_across_ranks(advance)
+                if self.world.distributed
+                else evaluator.evaluate(self.evaluated_model, self.config.batch_size, advance)
+            )
         finally:
             progress.remove_task(task)
         self.history.evaluations.append(Evaluation(self.step, results))
@@ -299,25 +353,50 @@ class Trainer:
             {f"protocol.{r.metric}": r.protocol.describe() for r in results if r.protocol}
             | {f"flags.{r.metric}": "; ".join(r.flags) for r in results if r.flags}
         )
-        grid = sample_grid(self.evaluated_model, self.config.grid_size, self.config.seed)
-        self.tracker.log_artifact(
-            save_grid(
-                grid,
-                self.run_dir / "samples" / f"step_{self.step:07d}.png",
-                nrow=_grid_columns(self.c.model.num_classes),
-            ),
-            "samples",
-        )
+        if self.world.is_main:
+            self.tracker.log_artifact(self._save_samples(), "samples")
         shown = "  ".join(f"{r.metric} {r.value:.4g}{'*' if r.flags else ''}" for r in results if r.values)
         flagged = " (*: flagged, see the summary)" if any(r.flags for r in results) else ""
         self.console.print(f"step {self.step}: {shown or 'no metric available'}{flagged}")
+
+    def _evaluate_across_ranks(self, progress: Callable[[int], None]) -> list[MetricResult]:
+        """What ``Evaluator.evaluate`` gives, shared out: each rank makes every n-th batch of the same images,
+        rank 0 scores them all, and every rank gets the results."""
+        world, evaluator, model = self.world, self.c.evaluator, self.evaluated_model
+        for network in (self.c.model, self.ema):
+            if network is not None:
+                world.broadcast_buffers(network)
+        batches = evaluator.model_batches(model, self.config.batch_size, (world.rank, world.size))
+        # extractors read images as uint8 (``evaluation.extract``): gathering them so loses nothing
+        gathered = world.gather([(to_uint8(images), labels) for images, labels in batches()])
+        results = None
+        if gathered is not None:
+            ordered = [gathered[i % world.size][i // world.size] for i in range(sum(map(len, gathered)))]
+            results = evaluator.evaluate_images(
+                lambda: ((images.float() / 127.5 - 1, labels) for images, labels in ordered),
+                progress,
+                evaluator.pairs_with(model),
+            )
+        shared = world.broadcast(results)
+        assert shared is not None, "rank 0 scored the evaluation"
+        return shared
+
+    def _save_samples(self) -> Path:
+        """This evaluation's sample grid, from fixed latents; an image-conditioned model's shows
+        condition | generated | real for the same reference images."""
+        model, path = self.evaluated_model, self.run_dir / "samples" / f"step_{self.step:07d}.png"
+        if isinstance(model, ImageConditionedGAN):
+            samples = self.c.evaluator.condition_samples(model, self.config.grid_size, self.config.seed + 1)
+            return save_condition_grid(*samples, path)
+        grid = sample_grid(model, self.config.grid_size, self.config.seed)
+        return save_grid(grid, path, nrow=_grid_columns(self.c.model.num_classes))
 
     def _save_evaluated(self) -> None:
         """The last checkpoint, and a copy as the best one when this evaluation is the best so far."""
         best = self.history.best
         improved = best is not None and best.update(self.step, self.history.evaluations[-1].results)
         self.save()
-        if improved:
+        if improved and self.world.is_main:
             copy_checkpoint(self.checkpoint_path, self.best_checkpoint_path)
 
     def _stop_if_stalled(self) -> None:
@@ -329,6 +408,29 @@ class Trainer:
             )
 
     def _finish(self, status: str, message: str) -> Outcome:
+        run_dir, history = self.run_dir, self.history
+        if self.world.is_main:
+            self._record(status)
+        best_checkpoint = self.best_checkpoint_path if self.best_checkpoint_path.exists() else None
+        images = self.step * self.config.batch_size * self.config.n_disc
+        return Outcome(
+            self.tracker.run_id,
+            status,
+            self.step,
+            self.config.steps,
+            history.train_seconds,
+            images / max(history.train_seconds, 1e-9),
+            history.evaluations,
+            run_dir,
+            self.checkpoint_path,
+            self.tracker.tracking_uri,
+            message,
+            history.best,
+            best_checkpoint,
+        )
+
+    def _record(self, status: str) -> None:
+        """The run's last records: evaluations, curves, checkpoints, its best step, and its status."""
         run_dir, history = self.run_dir, self.history
         records = [{"step": e.step, "results": [r.as_record() for r in e.results]} for e in history.evaluations]
         (run_dir / "evaluations.json").write_text(json.dumps(records, indent=1))
@@ -347,22 +449,6 @@ class Trainer:
             if best_checkpoint and best.step != self.step:  # else it is the last checkpoint, logged above
                 self.tracker.log_artifact(best_checkpoint, "checkpoints")
         self.tracker.end(status)
-        images = self.step * self.config.batch_size * self.config.n_disc
-        return Outcome(
-            self.tracker.run_id,
-            status,
-            self.step,
-            self.config.steps,
-            history.train_seconds,
-            images / max(history.train_seconds, 1e-9),
-            history.evaluations,
-            run_dir,
-            self.checkpoint_path,
-            self.tracker.tracking_uri,
-            message,
-            best,
-            best_checkpoint,
-        )
 
     def fail(self, error: BaseException) -> None:
         """Mark the run FAILED (KILLED for Ctrl-C); checkpoints already written stay as they are."""
@@ -390,6 +476,13 @@ class Trainer:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+
+def _first_lines(text: str, keep: int = 3) -> str:
+    """A long error (one line per mismatched tensor) cut to its first lines and a count of the rest."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    rest = f" ... and {len(lines) - keep} more" if len(lines) > keep else ""
+    return " ".join(lines[:keep]) + rest
 
 
 def averaged_generator(generator: torch.nn.Module, decay: float) -> AveragedModel:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from optuna.distributions import CategoricalDistribution
 
+from ganbench.distributed import per_sample
 from ganbench.errors import ConfigError
 from ganbench.hookspecs import hookimpl
 from ganbench.objective import Regularizer
@@ -30,12 +31,12 @@ CUTOUT_RATIO = 1 / 2
 
 def _per_image(x: torch.Tensor) -> torch.Tensor:
     """One U[0, 1) draw per image, shaped to broadcast over (C, H, W)."""
-    return torch.rand(x.shape[0], 1, 1, 1, dtype=x.dtype, device=x.device)
+    return per_sample(lambda n: torch.rand(n, 1, 1, 1, dtype=x.dtype, device=x.device), x.shape[0])
 
 
 def _offsets(x: torch.Tensor, low: int, high: int) -> torch.Tensor:
     """One integer in [low, high) per image, shaped (N, 1, 1)."""
-    return torch.randint(low, high, (x.shape[0], 1, 1), device=x.device)
+    return per_sample(lambda n: torch.randint(low, high, (n, 1, 1), device=x.device), x.shape[0])
 
 
 def color(x: torch.Tensor) -> torch.Tensor:

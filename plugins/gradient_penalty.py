@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from optuna.distributions import FloatDistribution
 
+from ganbench.distributed import per_sample
 from ganbench.errors import ConfigError
 from ganbench.hookspecs import hookimpl
 from ganbench.objective import Critic, Regularizer
@@ -43,7 +44,8 @@ class GradientPenalty(Regularizer):
         self.weight, self.target = check_weight("gp", weight), float(target)
 
     def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
+        shape = [1] * (real.dim() - 1)
+        eps = per_sample(lambda n: torch.rand(n, *shape, device=real.device, dtype=real.dtype), real.shape[0])
         interpolates = eps * real.detach() + (1 - eps) * fake.detach()
         return self.weight * (input_gradients(critic, interpolates).norm(dim=1) - self.target).square().mean()
 

@@ -73,22 +73,22 @@ def _missing_split(root: Path, split: str, folders: dict[str, Path]) -> DatasetE
     )
 
 
-def _parse_channels(value: Any) -> int | None:
-    """None for auto-detection."""
+def parse_channels(value: Any, dataset: str = "imagefolder", option: str = "channels") -> int | None:
+    """The channel count an option asks for; None for auto-detection."""
     if str(value).strip().lower() == "auto":
         return None
     if str(value).strip() in ("1", "3"):
         return int(value)
     raise ConfigError(
-        f"The imagefolder option channels = {value!r} is invalid. Pass --dataset-option channels=auto "
-        "(1 when every image is grayscale, else 3), channels=1 (convert to grayscale) or channels=3 "
+        f"The {dataset} option {option} = {value!r} is invalid. Pass --dataset-option {option}=auto "
+        f"(1 when every image is grayscale, else 3), {option}=1 (convert to grayscale) or {option}=3 "
         "(convert to RGB)."
     )
 
 
 def build_imagefolder(request: DatasetRequest) -> ImageFileDataset:
     options: Mapping[str, Any] = {**OPTIONS, **request.options}
-    channels = _parse_channels(options["channels"])
+    channels = parse_channels(options["channels"])
     root = _require_root(request.root)
     folders = split_folders(root)
     if request.split not in folders:

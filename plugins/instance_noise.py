@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from optuna.distributions import FloatDistribution
 
+from ganbench.distributed import per_sample
 from ganbench.errors import ConfigError
 from ganbench.hookspecs import hookimpl
 from ganbench.objective import Regularizer
@@ -29,7 +30,16 @@ class InstanceNoise(Regularizer):
         self.sigma = self.initial_sigma * max(0.0, 1 - step / steps)
 
     def augment(self, images: torch.Tensor) -> torch.Tensor:
-        return images + self.sigma * torch.randn_like(images) if self.sigma > 0 else images
+        return images + self.sigma * _noise(images) if self.sigma > 0 else images
+
+
+def _noise(images: torch.Tensor) -> torch.Tensor:
+    """``randn_like(images)`` (values in its memory order), drawn as this rank's share of the combined batch."""
+    shape, stride = images.shape[1:], images.stride()
+    return per_sample(
+        lambda n: torch.empty_strided((n, *shape), stride, dtype=images.dtype, device=images.device).normal_(),
+        images.shape[0],
+    )
 
 
 @hookimpl

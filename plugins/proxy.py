@@ -23,6 +23,7 @@ Features: ``proxy_features`` (the 128-d global-average-pooled activations) and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -344,7 +345,7 @@ def heldout_accuracy(network: ProxyNet, dataset: ImageDataset, indices: list[int
 def _double(inputs: MetricInput) -> MetricInput:
     """The features in float64 (128-d: cheap), so FID of a set with itself comes out ~1e-10, not ~1e-4."""
     real = None if inputs.real is None else inputs.real.double()
-    return MetricInput(inputs.fake.double(), real, inputs.seed, inputs.fake_labels)
+    return dataclasses.replace(inputs, fake=inputs.fake.double(), real=real)
 
 
 def proxy_fid(inputs: MetricInput) -> dict[str, float]:
@@ -366,7 +367,8 @@ def proxy_is(inputs: MetricInput) -> dict[str, float]:
 
 
 def proxy_accuracy(inputs: MetricInput) -> dict[str, float]:
-    """How often the classifier sees the class a conditional model was asked for, beside chance (1 / classes)."""
+    """How often the classifier sees the class a conditional model was asked for, beside chance (1 / classes)
+    and, as ``proxy_acc_real``, its accuracy on the labelled reference images (what generated images approach)."""
     if inputs.fake_labels is None:
         raise MetricUnavailable(
             "proxy-acc checks generated images against the classes they were asked for, and the model is "
@@ -379,7 +381,16 @@ def proxy_accuracy(inputs: MetricInput) -> dict[str, float]:
             "classes."
         )
     accuracy = (logits.argmax(dim=1).cpu() == labels).double().mean().item()
-    return {"proxy_acc": accuracy, "proxy_acc_chance": 1.0 / logits.shape[1]}
+    values = {"proxy_acc": accuracy, "proxy_acc_chance": 1.0 / logits.shape[1]}
+    real, real_labels = inputs.real, inputs.real_labels
+    if (
+        real is not None
+        and real_labels is not None
+        and len(real) == len(real_labels)
+        and bool((real_labels >= 0).all())
+    ):
+        values["proxy_acc_real"] = (real.argmax(dim=1).cpu() == real_labels.cpu()).double().mean().item()
+    return values
 
 
 @hookimpl
@@ -435,11 +446,10 @@ def ganbench_metrics() -> list[MetricSpec]:
         MetricSpec(
             name="proxy-acc",
             description="Share of a conditional model's images that the proxy classifier puts in the class asked for "
-            "(with chance level).",
+            "(with chance level, and proxy_acc_real: its accuracy on the reference images).",
             extractor=NAME,
             feature=LOGITS,
             compute=proxy_accuracy,
-            needs_reference=False,
             higher_is_better=True,
         ),
     ]

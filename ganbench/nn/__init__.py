@@ -3,10 +3,12 @@
 from ganbench.nn.attention import SelfAttention
 from ganbench.nn.conditional_norm import ConditionalBatchNorm2d
 from ganbench.nn.conditioning import LabelMap, concat_label_embedding
+from ganbench.nn.edges import edge_map
 from ganbench.nn.init import normal_init, xavier_init
 from ganbench.nn.projection import ProjectionHead
 from ganbench.nn.resnet import DownBlock, ResNetDiscriminator, ResNetGenerator, UpBlock, attention_resolutions
 from ganbench.nn.spectral import spectral_norm_all
+from ganbench.nn.unet import UNetGenerator
 
 __all__ = [
     "ConditionalBatchNorm2d",
@@ -16,9 +18,11 @@ __all__ = [
     "ResNetDiscriminator",
     "ResNetGenerator",
     "SelfAttention",
+    "UNetGenerator",
     "UpBlock",
     "attention_resolutions",
     "concat_label_embedding",
+    "edge_map",
     "normal_init",
     "spectral_norm_all",
     "xavier_init",

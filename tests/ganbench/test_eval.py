@@ -75,8 +75,9 @@ def test_a_checkpoint_scores_as_its_run_evaluated_it(registry, console, runs):
     assert by_path.record.parent == home / "results" / "eval"
     assert record["source"]["step"] == 6 and record["source"]["images"] == 40
     assert {r["metric"]: r["values"] for r in record["results"]} == logged
-    print_scored(by_path, console)
-    shown = console.file.getvalue()
+    wide = Console(file=StringIO(), width=300)  # one line per row, so the protocol reads as one string
+    print_scored(by_path, wide)
+    shown = wide.file.getvalue()
     assert "pixel-fid" in shown and "40 generated vs 48 shapes/train, 32px" in shown
 
 

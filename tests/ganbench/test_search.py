@@ -10,6 +10,7 @@ from pathlib import Path
 import optuna
 import pytest
 import sqlalchemy.exc
+import torch
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 from rich.console import Console
@@ -204,3 +205,31 @@ def test_opening_a_store_whose_schema_another_worker_is_creating_tries_again(mon
 
     monkeypatch.setattr(search.time, "sleep", lambda seconds: None)
     assert search._retrying_schema_races(connect) == "storage" and len(calls) == 2
+
+
+def test_a_trial_that_runs_out_of_memory_is_recorded_failed_and_the_search_goes_on(registry, search_flags, monkeypatch):
+    from ganbench.training import Trainer
+
+    original = Trainer._train_step
+
+    def train_step(self, batches):
+        if self.config.batch_size == 32:  # as a device too small for the larger batch would
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return original(self, batches)
+
+    monkeypatch.setattr(Trainer, "_train_step", train_step)
+    space = {**SPACE, "loss_options.after": 1000, "batch_size": {"choices": [16, 32]}}
+    settings = SearchSettings(metric="pixel-fid", trials=4, study="oom", pruner="none", sampler="random")
+    start_search(registry, search_flags, {}, settings, space, Console(file=io.StringIO()))
+    trials = optuna.load_study(study_name="oom", storage=_storage(search_flags)).get_trials()
+    assert len(trials) == 4
+    for trial in trials:
+        if trial.params["batch_size"] == 32:
+            assert trial.state == TrialState.FAIL
+            assert "ran out of memory" in trial.user_attrs["fail_reason"]
+            assert "--batch-size (now 32)" in trial.user_attrs["fail_reason"]
+            run = _mlflow(search_flags).get_run(trial.user_attrs["mlflow_run_id"])
+            assert run.info.status == "FAILED" and "ran out of memory" in run.data.tags["ganbench.error"]
+        else:
+            assert trial.state == TrialState.COMPLETE
+    assert {t.params["batch_size"] for t in trials} == {16, 32}, "both kinds of trial ran"

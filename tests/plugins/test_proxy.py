@@ -274,7 +274,7 @@ def test_metrics_are_registered_and_run_through_the_evaluator(registry, classifi
     names = ["proxy-fid", "proxy-kid", "proxy-prc", "proxy-is", "proxy-acc"]
     specs = [registry.get("metric", name) for name in names]
     assert {spec.extractor for spec in specs} == {"proxy"}
-    assert [spec.needs_reference for spec in specs] == [True, True, True, False, False]
+    assert [spec.needs_reference for spec in specs] == [True, True, True, False, True]
     assert [spec.higher_is_better for spec in specs] == [False, False, True, True, True]
     assert registry.get("feature extractor", "proxy").build is proxy.build_extractor
     reference = shapes("test", 60)
@@ -297,6 +297,10 @@ def test_metrics_are_registered_and_run_through_the_evaluator(registry, classifi
     assert all(results[name].values for name in names), {n: r.unavailable for n, r in results.items()}
     assert results["proxy-acc"].protocol.weights_hash == classifier.weights_hash
     assert results["proxy-acc"].values["proxy_acc_chance"] == pytest.approx(CHANCE)
+    real_logits = classifier(to_uint8_rgb(torch.stack([reference[i][0] for i in evaluator.reference_indices()])))
+    real_labels = torch.tensor([reference[i][1] for i in evaluator.reference_indices()])
+    real_accuracy = (real_logits["proxy_logits"].argmax(1) == real_labels).double().mean().item()
+    assert results["proxy-acc"].values["proxy_acc_real"] == pytest.approx(real_accuracy)  # on the reference images
     # 40 generated and 60 reference samples of 128 features: FID's covariances are rank-deficient, and FID and
     # precision/recall are biased below 10k samples; KID's estimate is unbiased
     assert [flag.split(":")[0] for flag in results["proxy-fid"].flags] == [

@@ -6,11 +6,23 @@ Inception metrics have tests of their own. It registers exactly as a third party
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
-from ganbench import FeatureExtractorSpec, MetricInput, MetricSpec, ModelSpec, Regularizer, RegularizerSpec, hookimpl
+from ganbench import (
+    GAN,
+    FeatureExtractorSpec,
+    MetricInput,
+    MetricSpec,
+    ModelRequest,
+    ModelSpec,
+    Regularizer,
+    RegularizerSpec,
+    hookimpl,
+)
 
 
 class PixelFeatures:
@@ -122,4 +134,39 @@ def ganbench_regularizers() -> list[RegularizerSpec]:
             options={"weight": 0.0},
             conflicts=_refuses_spectral_norm,
         )
+    ]
+
+
+class MLPGenerator(torch.nn.Module):
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], hidden: int) -> None:
+        super().__init__()
+        self.shape = shape
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(z_dim, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, math.prod(shape)), torch.nn.Tanh()
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(z).view(-1, *self.shape)
+
+
+class MLPDiscriminator(torch.nn.Module):
+    def __init__(self, shape: tuple[int, int, int], hidden: int) -> None:
+        super().__init__()
+        layers = [torch.nn.Flatten(), torch.nn.Linear(math.prod(shape), hidden), torch.nn.LeakyReLU(0.2)]
+        self.net = torch.nn.Sequential(*layers, torch.nn.Linear(hidden, 1))
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(images)
+
+
+def _build_mlp(request: ModelRequest) -> GAN:
+    shape, hidden = (request.channels, request.resolution, request.resolution), request.options["hidden"]
+    return GAN(MLPGenerator(request.z_dim, shape, hidden), MLPDiscriminator(shape, hidden), request.z_dim)
+
+
+@hookimpl
+def ganbench_models() -> list[ModelSpec]:
+    """A GAN without batch norm: a data-parallel run of it on CPUs trains exactly as one process (tests only)."""
+    return [
+        ModelSpec("mlp", "Two-layer MLPs, no normalization (tests only).", _build_mlp, (8, 16), options={"hidden": 32})
     ]
