@@ -427,7 +427,8 @@ def ganbench_metrics() -> list[MetricSpec]:
         ),
         MetricSpec(
             name="proxy-prc",
-            description="Precision and recall (k=3) on the proxy classifier's features: precision, recall, f_score.",
+            description="Precision and recall (k=3) on the proxy classifier's features: proxy_prc (their F-score), "
+            "proxy_prc_precision, proxy_prc_recall.",
             extractor=NAME,
             feature=FEATURES,
             compute=proxy_prc,

@@ -130,25 +130,26 @@ def test_prc_is_torch_fidelitys_with_the_generated_samples_first() -> None:
     value = fidelity.prc(MetricInput(fake=fake, real=real, seed=SEED))
     expected = prc_features_to_metric(fake, real, prc_neighborhood=3, verbose=False)
     assert value == {
-        "precision": expected[KEY_METRIC_PRECISION],
-        "recall": expected[KEY_METRIC_RECALL],
-        "f_score": expected[KEY_METRIC_F_SCORE],
+        "prc": expected[KEY_METRIC_F_SCORE],
+        "prc_precision": expected[KEY_METRIC_PRECISION],
+        "prc_recall": expected[KEY_METRIC_RECALL],
     }
-    assert 0 < value["recall"] < 0.9 < value["precision"] < 1
+    assert list(value)[0] == "prc", "the headline, under the metric's name, comes first"
+    assert 0 < value["prc_recall"] < 0.9 < value["prc_precision"] < 1
     swapped = fidelity.prc(MetricInput(fake=real, real=fake, seed=SEED))
-    assert (swapped["precision"], swapped["recall"]) == (value["recall"], value["precision"])
+    assert (swapped["prc_precision"], swapped["prc_recall"]) == (value["prc_recall"], value["prc_precision"])
 
 
 def test_prc_of_a_feature_set_with_itself_is_one_and_of_disjoint_clusters_zero() -> None:
     features = gaussian(50)
     assert fidelity.prc(MetricInput(fake=features, real=features, seed=SEED)) == pytest.approx(
-        {"precision": 1.0, "recall": 1.0, "f_score": 1.0}
+        {"prc": 1.0, "prc_precision": 1.0, "prc_recall": 1.0}
     )
     far = gaussian(40, shift=100.0, seed=1)
     assert fidelity.prc(MetricInput(fake=far, real=features, seed=SEED)) == {
-        "precision": 0.0,
-        "recall": 0.0,
-        "f_score": 0.0,
+        "prc": 0.0,
+        "prc_precision": 0.0,
+        "prc_recall": 0.0,
     }
 
 
@@ -156,7 +157,7 @@ def test_prc_of_a_feature_set_with_itself_is_one_and_of_disjoint_clusters_zero()
 def test_prc_needs_more_samples_than_neighbours_on_each_side(n_fake: int, n_real: int) -> None:
     with pytest.raises(MetricUnavailable, match="at least 4 generated and 4 reference samples"):
         fidelity.prc(MetricInput(fake=gaussian(n_fake, seed=1), real=gaussian(n_real, seed=2), seed=SEED))
-    assert fidelity.prc(MetricInput(fake=gaussian(4, seed=1), real=gaussian(4, seed=2), seed=SEED))["f_score"] >= 0
+    assert fidelity.prc(MetricInput(fake=gaussian(4, seed=1), real=gaussian(4, seed=2), seed=SEED))["prc"] >= 0
 
 
 @pytest.mark.parametrize("metric", [fidelity.fid, fidelity.kid, fidelity.prc])
@@ -269,7 +270,7 @@ def test_fid_kid_and_prc_on_inception_features_match_torch_fidelitys_own_pipelin
     assert inception_fid == pytest.approx(expected[KEY_METRIC_FID], rel=1e-5)
     assert fidelity.kid(pool3)["kid"] == pytest.approx(expected[KEY_METRIC_KID_MEAN], rel=1e-5)
     prc = fidelity.prc(pool3)
-    assert (prc["precision"], prc["recall"]) == (expected[KEY_METRIC_PRECISION], expected[KEY_METRIC_RECALL])
+    assert (prc["prc_precision"], prc["prc_recall"]) == (expected[KEY_METRIC_PRECISION], expected[KEY_METRIC_RECALL])
 
 
 # --------------------------------------------------------------------------- against independent implementations

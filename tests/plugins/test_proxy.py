@@ -252,14 +252,14 @@ def test_proxy_fid_kid_and_prc_tell_a_set_with_itself_from_other_images_from_noi
         name: proxy.proxy_prc(MetricInput(f, real, 0))
         for name, f in {"self": real, "other": other, "noise": noise}.items()
     }
-    assert prc["self"] == {"proxy_precision": 1.0, "proxy_recall": 1.0, "proxy_f_score": 1.0}
+    assert prc["self"] == {"proxy_prc": 1.0, "proxy_prc_precision": 1.0, "proxy_prc_recall": 1.0}
     shared = fidelity.prc(MetricInput(other, real, 0))
     assert prc["other"] == {
-        "proxy_precision": shared["precision"],
-        "proxy_recall": shared["recall"],
-        "proxy_f_score": shared["f_score"],
+        "proxy_prc": shared["prc"],
+        "proxy_prc_precision": shared["prc_precision"],
+        "proxy_prc_recall": shared["prc_recall"],
     }
-    assert prc["noise"]["proxy_f_score"] < prc["other"]["proxy_f_score"]
+    assert prc["noise"]["proxy_prc"] < prc["other"]["proxy_prc"]
 
 
 def test_proxy_is_of_varied_real_images_exceeds_that_of_noise(classifier, test_images) -> None:
