@@ -8,6 +8,11 @@ The table goes to the console and to ``results/benchmarks/zoo.md`` (and ``.csv``
 
     .venv/bin/python benchmarks/zoo.py --steps 300 --width 32      # CPU: every model at width 32
     .venv/bin/python benchmarks/zoo.py --models dcgan,sngan --steps 100 --resolution 64
+    .venv/bin/python benchmarks/zoo.py --models cdcgan,acgan --reg mode-seeking --out results/benchmarks/conditional
+
+``--reg`` adds regularizers to every model's own (a paper's ``gp`` stays); ``--ema-decay``
+evaluates an average of G's weights. proxy-recall (the share of real images near some
+generated one) falls towards 0 when a model draws few distinct images, e.g. one per class.
 
 ``--width`` sets every model's ``width`` option (the paper widths, 64 for DCGANs and 128
 for the ResNets, are GPU-sized: sngan at width 128 takes ~16 s per generator step on 2 CPU
@@ -24,6 +29,7 @@ import csv
 import io
 import json
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -36,7 +42,7 @@ from rich.table import Table
 from ganbench.registry import default_registry
 from ganbench.runner import run
 
-METRICS = ["proxy-fid", "proxy-kid", "proxy-acc"]
+METRICS = ["proxy-fid", "proxy-kid", "proxy-prc", "proxy-acc"]
 COLUMNS = [
     "model",
     "conditional",
@@ -47,27 +53,25 @@ COLUMNS = [
     "peak MB",
     "proxy-FID",
     "proxy-KID",
+    "proxy-recall",
     "proxy-acc",
 ]
 
 
-def train_one(
-    model: str, steps: int, resolution: int, seed: int, width: int | None, n_disc: int | None, results_dir: str
-) -> dict:
-    """Train ``model`` in this process; its row of the table."""
+def train_one(model: str, shared: dict, results_dir: str) -> dict:
+    """Train ``model`` in this process with the run settings ``shared`` by every model; its row of the table."""
     flags = {
-        **({"n_disc": n_disc} if n_disc else {}),
-        "model_options": {"width": width} if width else {},
+        **shared,
+        "reg": regularizers(model, shared),
+        "model_options": {"width": shared["width"]} if shared.get("width") else {},
         "model": model,
-        "steps": steps,
-        "eval_every": steps,
-        "resolution": resolution,
-        "seed": seed,
+        "eval_every": shared["steps"],
         "metrics": METRICS,
         "eval_samples": 1000,
         "reference_samples": 1000,
         "results_dir": results_dir,
     }
+    flags.pop("width", None)
     outcome = run(default_registry(), flags, {}, None, Console(file=io.StringIO()))
     values = {r.metric: r for r in outcome.evaluations[-1].results}
     peak = (
@@ -82,6 +86,7 @@ def train_one(
         "peak MB": round(peak),
         "proxy-FID": _rounded(values["proxy-fid"].value, 2),
         "proxy-KID": _rounded(values["proxy-kid"].value, 4),
+        "proxy-recall": _rounded((values["proxy-prc"].values or {}).get("proxy_prc_recall"), 3),
         "proxy-acc": _rounded(acc.value, 3) if acc.values else "n/a (unconditional)",
     }
 
@@ -98,13 +103,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--width", type=int, help="every model's width option (default: each paper's)")
     parser.add_argument("--n-disc", type=int, help="every model's D steps per G step (default: each paper's)")
+    parser.add_argument("--reg", help="regularizers every model adds to its paper's, comma-separated")
+    parser.add_argument("--ema-decay", type=float, help="evaluate an EMA of G's weights (default: off)")
     parser.add_argument("--out", default="results/benchmarks/zoo")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: train one model and print its row
     parser.add_argument("--results-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    shared = shared_flags(args)
     if args.one:
-        row = train_one(args.one, args.steps, args.resolution, args.seed, args.width, args.n_disc, args.results_dir)
-        print(json.dumps(row))
+        print(json.dumps(train_one(args.one, shared, args.results_dir)))
         return
     registry = default_registry()
     models = args.models.split(",") if args.models else registry.names("model")
@@ -116,22 +123,7 @@ def main() -> None:
                 continue
             print(f"training {model} for {args.steps} steps...", file=sys.stderr)
             child = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--one",
-                    model,
-                    "--steps",
-                    str(args.steps),
-                    "--resolution",
-                    str(args.resolution),
-                    "--seed",
-                    str(args.seed),
-                    "--results-dir",
-                    results_dir,
-                    *(["--width", str(args.width)] if args.width else []),
-                    *(["--n-disc", str(args.n_disc)] if args.n_disc else []),
-                ],
+                [sys.executable, __file__, *sys.argv[1:], "--one", model, "--results-dir", results_dir],
                 capture_output=True,
                 text=True,
             )
@@ -144,17 +136,37 @@ def main() -> None:
                     **json.loads(child.stdout.strip().splitlines()[-1]),
                     "conditional": spec.conditional,
                     "loss": defaults.get("loss", "bce"),
-                    "reg": ",".join(defaults.get("reg", [])) or "-",
+                    "reg": ",".join(regularizers(model, shared)) or "-",
                     "n_disc": args.n_disc or defaults.get("n_disc", 1),
                 }
             )
     write(rows, Path(args.out), args)
 
 
+def regularizers(model: str, shared: dict) -> list[str]:
+    """The model's paper regularizers, then those every model shares."""
+    paper = list(default_registry().get("model", model).defaults.get("reg", []))
+    return paper + [name for name in shared.get("reg", []) if name not in paper]
+
+
+def shared_flags(args: argparse.Namespace) -> dict:
+    """The run settings every model trains with: those given, the others each paper's."""
+    given = {
+        "steps": args.steps,
+        "resolution": args.resolution,
+        "seed": args.seed,
+        "width": args.width,
+        "n_disc": args.n_disc,
+        "reg": args.reg.split(",") if args.reg else None,
+        "ema_decay": args.ema_decay,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
-    width = f"width {args.width}" if args.width else "paper widths"
-    width += f", n_disc {args.n_disc}" if args.n_disc else ""
-    table = Table(title=f"shapes {args.resolution}px, {args.steps} generator steps, {width}, seed {args.seed}")
+    shown = {key: ",".join(value) if isinstance(value, list) else value for key, value in shared_flags(args).items()}
+    settings = ", ".join(f"{key} {value}" for key, value in shown.items() if key not in ("steps", "seed"))
+    table = Table(title=f"shapes, {args.steps} generator steps, {settings}, seed {args.seed}")
     for column in COLUMNS:
         table.add_column(column)
     for row in rows:
@@ -168,10 +180,7 @@ def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
     lines = [f"| {' | '.join(COLUMNS)} |", f"|{'---|' * len(COLUMNS)}"]
     lines += [f"| {' | '.join(str(row[c]) for c in COLUMNS)} |" for row in rows]
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    command = f"python benchmarks/zoo.py --steps {args.steps} --resolution {args.resolution}"
-    command += f" --width {args.width}" if args.width else ""
-    command += f" --n-disc {args.n_disc}" if args.n_disc else ""
-    command += f" --models {args.models}" if args.models else ""
+    command = shlex.join(["python", "benchmarks/zoo.py", *sys.argv[1:]])
     header = f"`{command}` on {device}, seed {args.seed}\n\n"
     out.with_suffix(".md").write_text(header + "\n".join(lines) + "\n")
 

@@ -71,7 +71,7 @@ class RunConfig:
     model_options: dict = _option({}, "Model options as KEY=VALUE (see `ganbench plugins --verbose`).")
     dataset_options: dict = _option({}, "Dataset options as KEY=VALUE.")
     loss_options: dict = _option({}, "Loss options as KEY=VALUE.")
-    reg: list = _option([], "Regularizers of the discriminator, comma-separated (see `ganbench plugins`), e.g. gp.")
+    reg: list = _option([], "Regularizers of D or G, comma-separated (see `ganbench plugins`), e.g. gp.")
     reg_options: dict = _option({}, "Regularizer options as REG.KEY=VALUE, e.g. gp.weight=100.")
     sketch: str = _option(
         "none",

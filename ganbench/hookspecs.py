@@ -39,7 +39,7 @@ def ganbench_losses() -> list[LossSpec]:
 
 @hookspec
 def ganbench_regularizers() -> list[RegularizerSpec]:
-    """Regularizers of the discriminator (penalties, augmentations, weight constraints)."""
+    """Regularizers of training (penalties on either network's loss, augmentations, weight constraints)."""
 
 
 @hookspec

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ganbench.distributed import per_sample
-from ganbench.objective import Objective
+from ganbench.objective import Draw, Objective
 
 
 class GAN(nn.Module):
@@ -115,10 +115,23 @@ class GAN(nn.Module):
         loss = objective.loss.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
         return self.with_penalty(loss, objective, real, fake, labels)
 
+    def draw(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fresh latents for ``n`` samples and G's images of them, with gradients (G's side of training)."""
+        z = self.sample_latent(n)
+        return z, self.generate(z, labels)
+
+    def with_generator_penalty(
+        self, loss: torch.Tensor, objective: Objective, z: torch.Tensor, fake: torch.Tensor, draw: Draw
+    ) -> torch.Tensor:
+        """``loss`` plus the regularizers' penalties on the generator (``draw``: another batch, same conditions)."""
+        penalty = objective.generator_penalty(z, fake, draw)
+        return loss if penalty is None else loss + penalty
+
     def generator_loss(self, batch_size: int, labels: torch.Tensor | None, objective: Objective) -> torch.Tensor:
         """The generator's loss on ``batch_size`` generated images (labels as in the last real batch)."""
-        fake = self.generate(self.sample_latent(batch_size), labels)
-        return objective.loss.generator_loss(self.discriminate(objective.augment(fake), labels))
+        z, fake = self.draw(batch_size, labels)
+        loss = objective.loss.generator_loss(self.discriminate(objective.augment(fake), labels))
+        return self.with_generator_penalty(loss, objective, z, fake, lambda: self.draw(batch_size, labels))
 
 
 class ImageConditionedGAN(GAN):
@@ -147,6 +160,12 @@ class ImageConditionedGAN(GAN):
         if conditions is None:
             raise ValueError("an image-conditioned generator needs the condition images")
         return self.generator(z, labels if self.conditional else None, conditions)
+
+    def draw(
+        self, n: int, labels: torch.Tensor | None, conditions: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.sample_latent(n)
+        return z, self.generate(z, labels, conditions)
 
     @torch.no_grad()
     def sample(
@@ -194,6 +213,7 @@ class ImageConditionedGAN(GAN):
         objective: Objective,
         conditions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        fake = self.generate(self.sample_latent(batch_size), labels, conditions)
+        z, fake = self.draw(batch_size, labels, conditions)
         critic_input = objective.augment(self.critic_input(fake, conditions))
-        return objective.loss.generator_loss(self.discriminate(critic_input, labels))
+        loss = objective.loss.generator_loss(self.discriminate(critic_input, labels))
+        return self.with_generator_penalty(loss, objective, z, fake, lambda: self.draw(batch_size, labels, conditions))

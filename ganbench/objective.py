@@ -1,9 +1,10 @@
 """What a discriminator and a generator are trained against: a loss plus regularizers.
 
-Regularizers are plugins too. Each plugs into the discriminator's side of training through
-the few methods of ``Regularizer``, overriding only those that apply to it: a gradient
-penalty adds a ``penalty``, DiffAugment ``augment``s every image the discriminator sees,
-weight clipping acts ``after_discriminator_step``. The engine and the models call the
+Regularizers are plugins too. Each plugs into training through the few methods of
+``Regularizer``, overriding only those that apply to it: a gradient penalty adds a
+``penalty`` to the discriminator's loss, DiffAugment ``augment``s every image the
+discriminator sees, weight clipping acts ``after_discriminator_step``, mode seeking adds a
+``generator_penalty`` to the generator's loss. The engine and the models call the
 ``Objective``, never a particular regularizer, so a new one needs no change elsewhere.
 """
 
@@ -17,10 +18,12 @@ from torch import nn
 from ganbench.specs import Loss
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
+# Another generated batch under the same conditions (labels, condition images): (its latents, its images).
+Draw = Callable[[], tuple[torch.Tensor, torch.Tensor]]
 
 
 class Regularizer:
-    """A regularizer of the discriminator; every method is a no-op until overridden."""
+    """A regularizer of training; every method is a no-op until overridden."""
 
     def augment(self, images: torch.Tensor) -> torch.Tensor:
         """Transform a batch the discriminator is about to see (real or generated, in both steps).
@@ -31,6 +34,12 @@ class Regularizer:
 
     def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         """A term added to the discriminator's loss; ``real`` and ``fake`` are the augmented batches."""
+        return None
+
+    def generator_penalty(self, z: torch.Tensor, fake: torch.Tensor, draw: Draw) -> torch.Tensor | None:
+        """A term added to the generator's loss; G made ``fake`` from the latents ``z``, and ``draw()`` makes
+        another batch from fresh latents under the same conditions (a second pass through G: call it only if
+        the term needs one)."""
         return None
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:
@@ -55,6 +64,11 @@ class Objective:
     def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         """The regularizers' penalties summed, or None when none adds one."""
         terms = [term for reg in self.regularizers if (term := reg.penalty(critic, real, fake)) is not None]
+        return torch.stack(terms).sum() if terms else None
+
+    def generator_penalty(self, z: torch.Tensor, fake: torch.Tensor, draw: Draw) -> torch.Tensor | None:
+        """The regularizers' generator penalties summed, or None when none adds one."""
+        terms = [term for reg in self.regularizers if (term := reg.generator_penalty(z, fake, draw)) is not None]
         return torch.stack(terms).sum() if terms else None
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:

@@ -160,7 +160,7 @@ class LossSpec:
 
 @dataclass(frozen=True)
 class RegularizerSpec:
-    """A regularizer of the discriminator (see ``ganbench.objective.Regularizer``).
+    """A regularizer of training, of either network (see ``ganbench.objective.Regularizer``).
 
     ``conflicts`` says why the regularizer cannot train a model configured this way (its
     spec and its resolved options), or returns None when it can; it runs before training.

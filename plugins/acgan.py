@@ -90,9 +90,10 @@ class ACGAN(GAN):
 
     def generator_loss(self, batch_size: int, labels: torch.Tensor | None, objective: Objective) -> torch.Tensor:
         assert labels is not None, "AC-GAN trains on labelled batches"
-        fake = self.generate(self.sample_latent(batch_size), labels)
+        z, fake = self.draw(batch_size, labels)
         fake_logits, fake_classes = self.discriminator.heads(objective.augment(fake))
-        return objective.loss.generator_loss(fake_logits) + self.class_loss(fake_classes, labels)
+        loss = objective.loss.generator_loss(fake_logits) + self.class_loss(fake_classes, labels)
+        return self.with_generator_penalty(loss, objective, z, fake, lambda: self.draw(batch_size, labels))
 
 
 def build_acgan(request: ModelRequest) -> ACGAN:

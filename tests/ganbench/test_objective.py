@@ -36,3 +36,27 @@ def test_penalties_are_summed_and_absent_without_a_penalty():
     assert Objective(None, [_Penalty(2.0), _Shift(1), _Penalty(0.5)]).penalty(critic, real, fake).item() == 2.5
     assert Objective(None, [_Shift(1)]).penalty(critic, real, fake) is None
     assert Objective(None).penalty(critic, real, fake) is None
+
+
+class _GeneratorPenalty(Regularizer):
+    def __init__(self, value: float) -> None:
+        self.value = value
+        self.draws = 0
+
+    def generator_penalty(self, z, fake, draw):
+        self.draws += 1
+        _, other = draw()
+        return (fake - other).abs().mean() * 0 + self.value
+
+
+def test_generator_penalties_are_summed_and_absent_without_one():
+    z, fake = torch.randn(4, 2), torch.randn(4, 3)
+
+    def draw():
+        return torch.randn(4, 2), torch.randn(4, 3)
+
+    first, second = _GeneratorPenalty(2.0), _GeneratorPenalty(0.5)
+    assert Objective(None, [first, _Shift(1), second]).generator_penalty(z, fake, draw).item() == 2.5
+    assert (first.draws, second.draws) == (1, 1)
+    assert Objective(None, [_Penalty(1.0)]).generator_penalty(z, fake, draw) is None
+    assert Objective(None).generator_penalty(z, fake, draw) is None
