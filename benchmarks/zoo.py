@@ -42,6 +42,7 @@ from rich.table import Table
 
 from ganbench.registry import default_registry
 from ganbench.runner import run
+from ganbench.specs import ModelSpec
 
 METRICS = ["proxy-fid", "proxy-kid", "proxy-acc", "proxy-diversity"]
 UNCONDITIONAL = "n/a (unconditional)"
@@ -62,9 +63,10 @@ COLUMNS = [
 
 def train_one(model: str, shared: dict, results_dir: str) -> dict:
     """Train ``model`` in this process with the run settings ``shared`` by every model; its row of the table."""
+    registry = default_registry()
     flags = {
-        **shared,
-        "reg": regularizers(model, shared),
+        **{key: value for key, value in shared.items() if key != "width"},
+        "reg": regularizers(registry.get("model", model), shared),
         "model_options": {"width": shared["width"]} if shared.get("width") else {},
         "model": model,
         "eval_every": shared["steps"],
@@ -73,8 +75,7 @@ def train_one(model: str, shared: dict, results_dir: str) -> dict:
         "reference_samples": 1000,
         "results_dir": results_dir,
     }
-    flags.pop("width", None)
-    outcome = run(default_registry(), flags, {}, None, Console(file=io.StringIO()))
+    outcome = run(registry, flags, {}, None, Console(file=io.StringIO()))
     values = {r.metric: r for r in outcome.evaluations[-1].results}
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
@@ -138,16 +139,16 @@ def main() -> None:
                     **json.loads(child.stdout.strip().splitlines()[-1]),
                     "conditional": spec.conditional,
                     "loss": defaults.get("loss", "bce"),
-                    "reg": ",".join(regularizers(model, shared)) or "-",
+                    "reg": ",".join(regularizers(spec, shared)) or "-",
                     "n_disc": args.n_disc or defaults.get("n_disc", 1),
                 }
             )
-    write(rows, Path(args.out), args)
+    write(rows, Path(args.out), args, shared)
 
 
-def regularizers(model: str, shared: dict) -> list[str]:
+def regularizers(spec: ModelSpec, shared: dict) -> list[str]:
     """The model's paper regularizers, then those every model shares."""
-    paper = list(default_registry().get("model", model).defaults.get("reg", []))
+    paper = list(spec.defaults.get("reg", []))
     return paper + [name for name in shared.get("reg", []) if name not in paper]
 
 
@@ -165,8 +166,8 @@ def shared_flags(args: argparse.Namespace) -> dict:
     return {key: value for key, value in given.items() if value is not None}
 
 
-def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
-    shown = {key: ",".join(value) if isinstance(value, list) else value for key, value in shared_flags(args).items()}
+def write(rows: list[dict], out: Path, args: argparse.Namespace, shared: dict) -> None:
+    shown = {key: ",".join(value) if isinstance(value, list) else value for key, value in shared.items()}
     settings = ", ".join(f"{key} {value}" for key, value in shown.items() if key not in ("steps", "seed"))
     table = Table(title=f"shapes, {args.steps} generator steps, {settings}, seed {args.seed}")
     for column in COLUMNS:
