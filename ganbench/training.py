@@ -409,9 +409,9 @@ class Trainer:
 
     def _finish(self, status: str, message: str) -> Outcome:
         run_dir, history = self.run_dir, self.history
-        if self.world.is_main:
-            self._record(status)
         best_checkpoint = self.best_checkpoint_path if self.best_checkpoint_path.exists() else None
+        if self.world.is_main:
+            self._record(status, best_checkpoint)
         images = self.step * self.config.batch_size * self.config.n_disc
         return Outcome(
             self.tracker.run_id,
@@ -429,7 +429,7 @@ class Trainer:
             best_checkpoint,
         )
 
-    def _record(self, status: str) -> None:
+    def _record(self, status: str, best_checkpoint: Path | None) -> None:
         """The run's last records: evaluations, curves, checkpoints, its best step, and its status."""
         run_dir, history = self.run_dir, self.history
         records = [{"step": e.step, "results": [r.as_record() for r in e.results]} for e in history.evaluations]
@@ -443,7 +443,6 @@ class Trainer:
             self.save()
         self.tracker.log_artifact(self.checkpoint_path, "checkpoints")
         best = history.best
-        best_checkpoint = self.best_checkpoint_path if self.best_checkpoint_path.exists() else None
         if best is not None and best.step is not None:
             self.tracker.set_tags({"best.metric": best.metric, "best.step": str(best.step)})
             if best_checkpoint and best.step != self.step:  # else it is the last checkpoint, logged above
