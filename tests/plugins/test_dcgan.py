@@ -122,3 +122,60 @@ def test_weight_clipping_is_refused_on_a_spectrally_normalised_critic():
 
     with pytest.raises(ConfigError, match="clip cannot train wgan as configured: .*spectral_norm=false"):
         resolve_config(default_registry(), {}, {"model": "wgan", "model_options": {"spectral_norm": True}})
+
+
+# conditioning=batchnorm: G's convs are DCGAN's (the latent alone in), each of its batch norms has a gain and a
+# bias per class instead of one per channel: 10 classes at 32 px, width 64 add 2*(10 - 1)*(256 + 128 + 64).
+def test_batchnorm_conditioning_has_a_gain_and_bias_per_class_in_place_of_each_batch_norm_affine():
+    plain = build_dcgan(ModelRequest(32, 3, 0, 100, {"width": 64}))
+    conditional = build_cdcgan(ModelRequest(32, 3, 10, 100, {"width": 64, "conditioning": "batchnorm"}))
+    assert count(conditional.generator) - count(plain.generator) == 2 * (10 - 1) * (256 + 128 + 64)
+    assert not any(isinstance(m, torch.nn.Embedding) for m in conditional.generator.modules())
+    # D is cDCGAN's whichever way G is conditioned
+    concat = build_cdcgan(ModelRequest(32, 3, 10, 100, {"width": 64}))
+    assert count(conditional.discriminator) == count(concat.discriminator)
+
+
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_batchnorm_conditioning_generates_and_trains(resolution):
+    spec = SPECS["cdcgan"]
+    check_generate_and_discriminate(spec.build(tiny_request(spec, resolution, conditioning="batchnorm")), resolution, 3)
+    check_training(spec, tiny_request(spec, resolution, conditioning="batchnorm"))
+
+
+def first_norm_spread(model, norm: torch.nn.Module, labels: torch.Tensor) -> float:
+    """Mean standard deviation, across latents, of the output of G's first batch norm ``norm`` over the
+    images of class 0 in a training batch of ``labels``."""
+    outputs = []
+    handle = norm.register_forward_hook(lambda module, args, output: outputs.append(output))
+    model.generator.train()  # batch statistics, as in training
+    with torch.no_grad():
+        model.generate(torch.randn(len(labels), model.z_dim, generator=torch.Generator().manual_seed(0)), labels)
+    handle.remove()
+    return outputs[0][labels == 0].std(dim=0).mean().item()
+
+
+def test_a_grown_label_embedding_squeezes_the_latent_out_of_a_concat_generator_but_not_out_of_batchnorm():
+    """Why conditioning=batchnorm exists. G's first batch norm divides by the batch's variance, latent and label
+    together, so as training grows the label's embedding, the latent's share of each feature shrinks (on shapes,
+    cDCGAN drew one image per class within a few hundred steps). With the latent alone as input, the first batch
+    norm's statistics do not depend on the labels, and growing the class tables leaves the latent's share."""
+    labels = torch.arange(64) % 8
+    concat = build_cdcgan(ModelRequest(32, 3, 8, 16, {"width": 8}))
+    before = first_norm_spread(concat, concat.generator.net[1], labels)
+    with torch.no_grad():
+        concat.generator.label_embedding.weight.mul_(30)
+    assert first_norm_spread(concat, concat.generator.net[1], labels) < 0.1 * before
+
+    classnorm = build_cdcgan(ModelRequest(32, 3, 8, 16, {"width": 8, "conditioning": "batchnorm"}))
+    first = classnorm.generator.norms[0]
+    before = first_norm_spread(classnorm, first, labels)
+    with torch.no_grad():
+        first.bias.copy_(30 * torch.randn_like(first.bias))
+    assert first_norm_spread(classnorm, first, labels) == pytest.approx(before, rel=1e-5)
+    assert before > 0.5  # unit-variance features, less what the ReLU-free norm output loses to 8 samples
+
+
+def test_an_unknown_conditioning_is_a_config_error():
+    with pytest.raises(ConfigError, match="model_options.conditioning = 'film' is invalid: use concat .* or batchnorm"):
+        build_cdcgan(ModelRequest(32, 3, 4, 8, {"width": 4, "conditioning": "film"}))
