@@ -7,8 +7,9 @@ cross-entropy of the class of both real and generated images; G on its adversari
 plus the cross-entropy of the class it was asked for (weighted by ``class_weight``, 1 in
 the paper). Adam(2e-4, 0.5, 0.999), batch 100 in the paper.
 
-Here G is cDCGAN's generator (the label's embedding appended to the latent; the paper
-appends the one-hot class, which an embedding generalises) and D is DCGAN's conv trunk
+Here G is cDCGAN's generator (by default the label's embedding appended to the latent; the
+paper appends the one-hot class, which an embedding generalises; ``conditioning=batchnorm``
+conditions G's batch norms instead, see ``ganbench_plugins.dcgan``) and D is DCGAN's conv trunk
 (normalization ``norm``, batch norm by default) with two 4x4 conv heads, i.e. linear layers
 on the 4x4 map; the paper's D also used dropout, left out here. Generated images are
 drawn with the labels of the real batch, as in every ganbench model.
@@ -29,6 +30,7 @@ from ganbench.specs import ModelRequest, ModelSpec
 from ganbench_plugins.dcgan import (
     ADAM_BETA1,
     CONDITIONAL_OPTIONS,
+    CONDITIONING_SPACE,
     LEARNING_RATES,
     PAPER_DEFAULTS,
     check_norm,
@@ -39,7 +41,12 @@ from ganbench_plugins.dcgan import (
 )
 
 OPTIONS = {**CONDITIONAL_OPTIONS, "class_weight": 1.0}
-SEARCH_SPACE = {**LEARNING_RATES, **ADAM_BETA1, "model_options.class_weight": FloatDistribution(0.1, 10.0, log=True)}
+SEARCH_SPACE = {
+    **LEARNING_RATES,
+    **ADAM_BETA1,
+    **CONDITIONING_SPACE,
+    "model_options.class_weight": FloatDistribution(0.1, 10.0, log=True),
+}
 
 
 class AuxiliaryClassifierDiscriminator(nn.Module):
