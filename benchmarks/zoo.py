@@ -15,6 +15,10 @@ evaluates an average of G's weights. proxy-diversity (the variety of a condition
 images within each class over the real images') falls towards 0 when a model draws one image
 per class whatever its latent.
 
+``--model-option KEY=VALUE`` (repeatable) sets an option of every model that declares it,
+e.g. ``conditioning=batchnorm`` for cDCGAN and AC-GAN; the table's ``options`` column says
+which each row used.
+
 ``--width`` sets every model's ``width`` option (the paper widths, 64 for DCGANs and 128
 for the ResNets, are GPU-sized: sngan at width 128 takes ~16 s per generator step on 2 CPU
 cores).
@@ -48,6 +52,7 @@ METRICS = ["proxy-fid", "proxy-kid", "proxy-acc", "proxy-diversity"]
 UNCONDITIONAL = "n/a (unconditional)"
 COLUMNS = [
     "model",
+    "options",
     "conditional",
     "loss",
     "reg",
@@ -65,9 +70,9 @@ def train_one(model: str, shared: dict, results_dir: str) -> dict:
     """Train ``model`` in this process with the run settings ``shared`` by every model; its row of the table."""
     registry = default_registry()
     flags = {
-        **{key: value for key, value in shared.items() if key != "width"},
+        **{key: value for key, value in shared.items() if key not in ("width", "model_options")},
         "reg": regularizers(registry.get("model", model), shared),
-        "model_options": {"width": shared["width"]} if shared.get("width") else {},
+        "model_options": model_options(registry.get("model", model), shared),
         "model": model,
         "eval_every": shared["steps"],
         "metrics": METRICS,
@@ -108,6 +113,13 @@ def main() -> None:
     parser.add_argument("--n-disc", type=int, help="every model's D steps per G step (default: each paper's)")
     parser.add_argument("--reg", help="regularizers every model adds to its paper's, comma-separated")
     parser.add_argument("--ema-decay", type=float, help="evaluate an EMA of G's weights (default: off)")
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of every model that declares it (repeatable), e.g. conditioning=batchnorm",
+    )
     parser.add_argument("--out", default="results/benchmarks/zoo")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: train one model and print its row
     parser.add_argument("--results-dir", help=argparse.SUPPRESS)
@@ -141,9 +153,17 @@ def main() -> None:
                     "loss": defaults.get("loss", "bce"),
                     "reg": ",".join(regularizers(spec, shared)) or "-",
                     "n_disc": args.n_disc or defaults.get("n_disc", 1),
+                    "options": ",".join(f"{k}={v}" for k, v in model_options(spec, shared).items() if k != "width")
+                    or "-",
                 }
             )
     write(rows, Path(args.out), args, shared)
+
+
+def model_options(spec: ModelSpec, shared: dict) -> dict:
+    """The shared width and ``--model-option`` values, of those options the model declares."""
+    given = {**({"width": shared["width"]} if shared.get("width") else {}), **shared.get("model_options", {})}
+    return {key: value for key, value in given.items() if key in spec.options}
 
 
 def regularizers(spec: ModelSpec, shared: dict) -> list[str]:
@@ -162,12 +182,20 @@ def shared_flags(args: argparse.Namespace) -> dict:
         "n_disc": args.n_disc,
         "reg": args.reg.split(",") if args.reg else None,
         "ema_decay": args.ema_decay,
+        "model_options": dict(parse_option(option) for option in args.model_option) or None,
     }
     return {key: value for key, value in given.items() if value is not None}
 
 
+def parse_option(option: str) -> tuple[str, str]:
+    key, equals, value = option.partition("=")
+    if not equals or not key:
+        raise SystemExit(f"--model-option {option!r} is not KEY=VALUE; e.g. --model-option conditioning=batchnorm")
+    return key, value
+
+
 def write(rows: list[dict], out: Path, args: argparse.Namespace, shared: dict) -> None:
-    shown = {key: ",".join(value) if isinstance(value, list) else value for key, value in shared.items()}
+    shown = {key: _shown(value) for key, value in shared.items()}
     settings = ", ".join(f"{key} {value}" for key, value in shown.items() if key not in ("steps", "seed"))
     table = Table(title=f"shapes, {args.steps} generator steps, {settings}, seed {args.seed}")
     for column in COLUMNS:
@@ -186,6 +214,14 @@ def write(rows: list[dict], out: Path, args: argparse.Namespace, shared: dict) -
     command = shlex.join(["python", "benchmarks/zoo.py", *sys.argv[1:]])
     header = f"`{command}` on {device}, seed {args.seed}\n\n"
     out.with_suffix(".md").write_text(header + "\n".join(lines) + "\n")
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return value
 
 
 if __name__ == "__main__":
