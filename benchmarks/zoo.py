@@ -11,9 +11,9 @@ The table goes to the console and to ``results/benchmarks/zoo.md`` (and ``.csv``
     .venv/bin/python benchmarks/zoo.py --models cdcgan,acgan --reg mode-seeking --out results/benchmarks/conditional
 
 ``--reg`` adds regularizers to every model's own (a paper's ``gp`` stays); ``--ema-decay``
-evaluates an average of G's weights. proxy-diversity (the variety of a conditional model's
-images within each class over the real images') falls towards 0 when a model draws one image
-per class whatever its latent.
+evaluates an average of G's weights (from step ``--ema-start``). proxy-diversity (the
+variety of a conditional model's images within each class over the real images') falls
+towards 0 when a model draws one image per class whatever its latent.
 
 ``--model-option KEY=VALUE`` (repeatable) sets an option of every model that declares it,
 e.g. ``conditioning=batchnorm`` for cDCGAN and AC-GAN; the table's ``options`` column says
@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--n-disc", type=int, help="every model's D steps per G step (default: each paper's)")
     parser.add_argument("--reg", help="regularizers every model adds to its paper's, comma-separated")
     parser.add_argument("--ema-decay", type=float, help="evaluate an EMA of G's weights (default: off)")
+    parser.add_argument("--ema-start", type=int, help="generator steps before the EMA starts (default: 0)")
     parser.add_argument(
         "--model-option",
         action="append",
@@ -182,6 +183,7 @@ def shared_flags(args: argparse.Namespace) -> dict:
         "n_disc": args.n_disc,
         "reg": args.reg.split(",") if args.reg else None,
         "ema_decay": args.ema_decay,
+        "ema_start": args.ema_start,
         "model_options": dict(parse_option(option) for option in args.model_option) or None,
     }
     return {key: value for key, value in given.items() if value is not None}

@@ -94,6 +94,12 @@ class RunConfig:
         "Evaluate an exponential moving average of G's weights with this decay (0: off; e.g. 0.999).",
         _unit_interval,
     )
+    ema_start: int = _option(
+        0,
+        "Generator steps before the average of --ema-decay starts; evaluations until then use G itself "
+        "(BigGAN's and StudioGAN's ema_start: short runs need one, or the first steps' weights weigh on the average).",
+        _non_negative,
+    )
     optimizer: str = _option("adam", "Optimizer of both networks: adam or rmsprop.", _one_of(OPTIMIZERS))
     lr_g: float = _option(2e-4, "Generator learning rate.", _positive)
     lr_d: float = _option(2e-4, "Discriminator learning rate.", _positive)
@@ -178,6 +184,7 @@ IDENTITY_FIELDS = (
     "sketch",
     "pairing",
     "ema_decay",
+    "ema_start",
     "optimizer",
     "lr_schedule",
     "lr_end_factor",
@@ -320,6 +327,11 @@ def validate_fields(config: RunConfig) -> None:
             problem = check(value)
             if problem:
                 raise ConfigError(f"{name} = {_show(value)} is invalid: it {problem}.")
+    if config.ema_start and not config.ema_decay:
+        raise ConfigError(
+            f"ema_start = {config.ema_start} is invalid without an average: pass --ema-decay too (e.g. 0.999), "
+            "or leave --ema-start out."
+        )
     if config.lr_schedule == "exponential" and lr_end_factor(config) == 0:
         raise ConfigError(
             "lr_end_factor = 0 is invalid for the exponential schedule: it never reaches 0. "

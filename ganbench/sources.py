@@ -28,7 +28,7 @@ from ganbench.imagedata import ImageFileDataset
 from ganbench.model import GAN
 from ganbench.registry import Registry
 from ganbench.specs import ImageDataset
-from ganbench.training import averaged_generator
+from ganbench.training import averaged_generator, with_average
 
 # Settings a checkpoint fixes: its generator was trained on them.
 CHECKPOINT_FIXED = ("dataset", "resolution", "dataset_options")
@@ -142,7 +142,7 @@ def evaluated_model(model: GAN, config: RunConfig, state: Mapping[str, Any]) -> 
         if config.ema_decay > 0:
             average = averaged_generator(model.generator, config.ema_decay)
             average.load_state_dict(state["ema"])
-            return model.with_generator(average.module)
+            return with_average(model, average)
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:
         raise GanbenchError(
             f"The checkpoint does not fit {config.model} as its config describes it ({exc}); the model's plugin "

@@ -134,8 +134,8 @@ class Trainer:
 
     @property
     def evaluated_model(self) -> GAN:
-        """The model as evaluated: with the averaged generator when EMA is on."""
-        return self.c.model.with_generator(self.ema.module) if self.ema else self.c.model
+        """The model as evaluated: with the averaged generator once EMA's average has started."""
+        return with_average(self.c.model, self.ema)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -282,7 +282,7 @@ class Trainer:
         with autocast(config.precision, device):
             g_loss = model.generator_loss(self.local_batch_size, labels, objective, **conditions)
         self._update(g_loss, self.opt_g, self.scaler_g, model.generator)
-        if self.ema:
+        if self.ema and self.step >= config.ema_start:
             self.ema.update_parameters(model.generator)
         model.discriminator.requires_grad_(True)
         for schedule in self.schedules:
@@ -487,6 +487,11 @@ def _first_lines(text: str, keep: int = 3) -> str:
 def averaged_generator(generator: torch.nn.Module, decay: float) -> AveragedModel:
     """An exponential moving average of ``generator``'s weights and buffers, as a run keeps and evaluates it."""
     return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def with_average(model: GAN, average: AveragedModel | None) -> GAN:
+    """``model`` with ``average``'s generator once it has averaged a step; before that (or without one) G itself."""
+    return model.with_generator(average.module) if average is not None and average.n_averaged else model
 
 
 def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:

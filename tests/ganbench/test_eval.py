@@ -94,6 +94,16 @@ def _write_split(registry, folder: Path, split: str, by_class: bool) -> int:
     return len(dataset)
 
 
+def test_a_checkpoint_saved_before_ema_starts_scores_g_itself(registry, console, tmp_path):
+    waiting = run(
+        registry, _flags(tmp_path / "ema", metrics=["pixel-fid"], ema_decay=0.9, ema_start=6), {}, None, console
+    )
+    plain = run(registry, _flags(tmp_path / "plain", metrics=["pixel-fid"]), {}, None, console)
+    scored = score(str(waiting.checkpoint), registry, {}, None, console)
+    logged = _values(waiting.evaluations[-1].results)
+    assert _values(scored.results) == logged == _values(plain.evaluations[-1].results)
+
+
 def test_a_folder_of_the_reference_images_scores_zero(registry, console, tmp_path):
     count = _write_split(registry, tmp_path / "samples", "test", by_class=True)
     flags = {

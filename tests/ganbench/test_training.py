@@ -187,6 +187,35 @@ def test_resume_with_ema_reproduces_the_metrics(registry, console, fast_flags, t
     assert _history(_client(flags), first.run_id, "pixel_fid") == _history(whole_client, whole.run_id, "pixel_fid")
 
 
+def test_ema_start_evaluates_g_itself_until_the_average_starts(registry, console, fast_flags, tmp_path):
+    plain = run(registry, {**fast_flags, "results_dir": str(tmp_path / "plain")}, {}, None, console)
+    late = {**fast_flags, "results_dir": str(tmp_path / "late"), "ema_decay": 0.9, "ema_start": 6}
+    averaged = run(registry, late, {}, None, console)
+    (plain_6, plain_12), (late_6, late_12) = (
+        _history(_client({"results_dir": str(tmp_path / name)}), outcome.run_id, "pixel_fid")
+        for name, outcome in (("plain", plain), ("late", averaged))
+    )
+    assert late_6 == plain_6  # at step 6 nothing has been averaged yet: G itself is scored
+    assert late_12 != plain_12
+    state = load_checkpoint(averaged.checkpoint)
+    assert state["ema"]["n_averaged"].item() == 6  # steps 7 to 12
+
+
+def test_resume_before_ema_starts_reproduces_the_metrics(registry, console, fast_flags, tmp_path):
+    flags = {**fast_flags, "ema_decay": 0.9, "ema_start": 9}
+    whole = run(registry, {**flags, "results_dir": str(tmp_path / "whole")}, {}, None, console)
+    first = run(registry, {**flags, "steps": 6}, {}, None, console)
+    assert load_checkpoint(first.checkpoint)["ema"]["n_averaged"].item() == 0
+    run(registry, {"steps": 12, "results_dir": flags["results_dir"]}, {}, first.run_id, console)
+    whole_client = _client({"results_dir": str(tmp_path / "whole")})
+    assert _history(_client(flags), first.run_id, "pixel_fid") == _history(whole_client, whole.run_id, "pixel_fid")
+
+
+def test_ema_start_without_ema_decay_is_refused(registry, console, fast_flags):
+    with pytest.raises(ConfigError, match="ema_start = 100 is invalid without an average: pass --ema-decay"):
+        run(registry, {**fast_flags, "ema_start": 100}, {}, None, console)
+
+
 def test_regularizers_act_at_every_discriminator_step(registry, console, fast_flags, tmp_path, monkeypatch):
     from tests.support.fast_plugin import RecordingRegularizer
 
