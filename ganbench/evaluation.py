@@ -156,7 +156,7 @@ def generate_from_conditions(
             continue
         conditions = torch.stack([dataset.condition(i) for i in chunk]).to(model.device)
         asked = None if labels is None else labels[chunk]
-        yield model.sample(z, None if asked is None else asked.to(model.device), conditions).cpu(), asked
+        yield model.sample(z, None if asked is None else asked.to(model.device), conditions=conditions).cpu(), asked
 
 
 def _keeping_labels(

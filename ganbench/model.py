@@ -72,10 +72,10 @@ class GAN(nn.Module):
         return view
 
     @torch.no_grad()
-    def sample(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(self, z: torch.Tensor, labels: torch.Tensor | None = None, **conditions: torch.Tensor) -> torch.Tensor:
         """Images for evaluation: the generator in eval mode (running batch-norm statistics), no gradients."""
         with self.generator_in_eval_mode():
-            return self.generate(z, labels)
+            return self.generate(z, labels, **conditions)
 
     @contextmanager
     def generator_in_eval_mode(self) -> Iterator[None]:
@@ -89,13 +89,20 @@ class GAN(nn.Module):
     def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.discriminator(images, labels if self.conditional else None).reshape(-1)
 
+    def critic_input(self, images: torch.Tensor, **conditions: torch.Tensor) -> torch.Tensor:
+        """What the discriminator sees of ``images`` (before augmentation): the images themselves."""
+        return images
+
     def discriminator_inputs(
-        self, real: torch.Tensor, labels: torch.Tensor | None, objective: Objective
+        self, real: torch.Tensor, labels: torch.Tensor | None, objective: Objective, **conditions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """A real batch and as many generated images (no gradient to G), as the discriminator sees them."""
         with torch.no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0]), labels)
-        return objective.augment(real), objective.augment(fake)
+            fake = self.generate(self.sample_latent(real.shape[0]), labels, **conditions)
+        return (
+            objective.augment(self.critic_input(real, **conditions)),
+            objective.augment(self.critic_input(fake, **conditions)),
+        )
 
     def with_penalty(
         self,
@@ -109,16 +116,20 @@ class GAN(nn.Module):
         penalty = objective.penalty(lambda images: self.discriminate(images, labels), real, fake)
         return loss if penalty is None else loss + penalty
 
-    def discriminator_loss(self, real: torch.Tensor, labels: torch.Tensor | None, objective: Objective) -> torch.Tensor:
+    def discriminator_loss(
+        self, real: torch.Tensor, labels: torch.Tensor | None, objective: Objective, **conditions: torch.Tensor
+    ) -> torch.Tensor:
         """The discriminator's loss on one real batch and as many generated images, penalties included."""
-        real, fake = self.discriminator_inputs(real, labels, objective)
+        real, fake = self.discriminator_inputs(real, labels, objective, **conditions)
         loss = objective.loss.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
         return self.with_penalty(loss, objective, real, fake, labels)
 
-    def draw(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def draw(
+        self, n: int, labels: torch.Tensor | None, **conditions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Fresh latents for ``n`` samples and G's images of them, with gradients (G's side of training)."""
         z = self.sample_latent(n)
-        return z, self.generate(z, labels)
+        return z, self.generate(z, labels, **conditions)
 
     def with_generator_penalty(
         self, loss: torch.Tensor, objective: Objective, z: torch.Tensor, fake: torch.Tensor, draw: Draw
@@ -127,11 +138,17 @@ class GAN(nn.Module):
         penalty = objective.generator_penalty(z, fake, draw)
         return loss if penalty is None else loss + penalty
 
-    def generator_loss(self, batch_size: int, labels: torch.Tensor | None, objective: Objective) -> torch.Tensor:
+    def generator_loss(
+        self, batch_size: int, labels: torch.Tensor | None, objective: Objective, **conditions: torch.Tensor
+    ) -> torch.Tensor:
         """The generator's loss on ``batch_size`` generated images (labels as in the last real batch)."""
-        z, fake = self.draw(batch_size, labels)
-        loss = objective.loss.generator_loss(self.discriminate(objective.augment(fake), labels))
-        return self.with_generator_penalty(loss, objective, z, fake, lambda: self.draw(batch_size, labels))
+        z, fake = self.draw(batch_size, labels, **conditions)
+        loss = objective.loss.generator_loss(
+            self.discriminate(objective.augment(self.critic_input(fake, **conditions)), labels)
+        )
+        return self.with_generator_penalty(
+            loss, objective, z, fake, lambda: self.draw(batch_size, labels, **conditions)
+        )
 
 
 class ImageConditionedGAN(GAN):
@@ -161,59 +178,8 @@ class ImageConditionedGAN(GAN):
             raise ValueError("an image-conditioned generator needs the condition images")
         return self.generator(z, labels if self.conditional else None, conditions)
 
-    def draw(
-        self, n: int, labels: torch.Tensor | None, conditions: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        z = self.sample_latent(n)
-        return z, self.generate(z, labels, conditions)
-
-    @torch.no_grad()
-    def sample(
-        self, z: torch.Tensor, labels: torch.Tensor | None = None, conditions: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        with self.generator_in_eval_mode():
-            return self.generate(z, labels, conditions)
-
-    def critic_input(self, images: torch.Tensor, conditions: torch.Tensor | None) -> torch.Tensor:
+    def critic_input(self, images: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
         """What the discriminator sees of ``images``: the images with their condition images as further channels."""
         if conditions is None:
             raise ValueError("an image-conditioned discriminator needs the condition images")
         return torch.cat([images, conditions.to(images.dtype)], dim=1)
-
-    def discriminator_inputs(
-        self,
-        real: torch.Tensor,
-        labels: torch.Tensor | None,
-        objective: Objective,
-        conditions: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Real and generated (image, condition) pairs (no gradient to G), as the discriminator sees them."""
-        with torch.no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0]), labels, conditions)
-        return (
-            objective.augment(self.critic_input(real, conditions)),
-            objective.augment(self.critic_input(fake, conditions)),
-        )
-
-    def discriminator_loss(
-        self,
-        real: torch.Tensor,
-        labels: torch.Tensor | None,
-        objective: Objective,
-        conditions: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        real, fake = self.discriminator_inputs(real, labels, objective, conditions)
-        loss = objective.loss.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
-        return self.with_penalty(loss, objective, real, fake, labels)
-
-    def generator_loss(
-        self,
-        batch_size: int,
-        labels: torch.Tensor | None,
-        objective: Objective,
-        conditions: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        z, fake = self.draw(batch_size, labels, conditions)
-        critic_input = objective.augment(self.critic_input(fake, conditions))
-        loss = objective.loss.generator_loss(self.discriminate(critic_input, labels))
-        return self.with_generator_penalty(loss, objective, z, fake, lambda: self.draw(batch_size, labels, conditions))

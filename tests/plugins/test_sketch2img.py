@@ -44,11 +44,11 @@ def test_generator_maps_sketch_and_label_to_an_image(resolution, channels, noise
     labels = torch.tensor([0, 1, 2, 0, 1])
     with one_thread():
         z = torch.randn(5, 8)
-        images = model.sample(z, labels, sketches)
+        images = model.sample(z, labels, conditions=sketches)
         assert images.shape == (5, channels, resolution, resolution) and images.abs().max() <= 1
-        other_label = model.sample(z, (labels + 1) % 3, sketches)
-        other_sketch = model.sample(z, labels, sketches.flip(-1))
-        other_noise = model.sample(torch.randn(5, 8), labels, sketches)
+        other_label = model.sample(z, (labels + 1) % 3, conditions=sketches)
+        other_sketch = model.sample(z, labels, conditions=sketches.flip(-1))
+        other_noise = model.sample(torch.randn(5, 8), labels, conditions=sketches)
         logits = model.discriminate(model.critic_input(images, sketches), labels)
     assert logits.shape == (5,)
     assert not torch.allclose(images, other_label) and not torch.allclose(images, other_sketch)
