@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from rich.console import Console
 
@@ -127,6 +129,7 @@ def run(
                         CHECKPOINT_TAG: str(trainer.checkpoint_path.resolve()),
                         "device": str(components.device),
                         "processes": str(world.size),
+                        **environment_tags(),
                     }
                 )
                 config_file = run_dir / "config.yaml"
@@ -145,6 +148,12 @@ def run(
     except BaseException as error:
         trainer.fail(error)
         raise
+
+
+def environment_tags() -> dict[str, str]:
+    """What a seed's numbers depend on besides the configuration: the same seed reproduces a run bit for bit
+    only with the same torch and, on CPU, the same thread count (it changes the order of float sums)."""
+    return {"torch": torch.__version__, "cpu_threads": str(torch.get_num_threads()), "platform": platform.platform()}
 
 
 def start_tracking(

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,10 @@ def test_a_run_records_params_metrics_tags_and_artifacts(registry, console, fast
     assert mlflow_run.info.status == "FINISHED"
     assert mlflow_run.data.params["lr_g"] == "0.0002" and mlflow_run.data.params["model_options.width"] == "8"
     assert {"model": "dcgan", "dataset": "shapes", "loss": "bce"}.items() <= mlflow_run.data.tags.items()
+    # what else the numbers depend on: the same seed gives other numbers under another torch or thread count
+    assert mlflow_run.data.tags["torch"] == torch.__version__
+    assert mlflow_run.data.tags["cpu_threads"] == str(torch.get_num_threads())
+    assert mlflow_run.data.tags["platform"] == platform.platform()
     assert "32 generated vs 32 shapes/train, 32px" in mlflow_run.data.tags["protocol.pixel-fid"]
     assert [step for step, _ in _history(client, outcome.run_id, "loss_d")] == [3, 6, 9, 12]
     assert [step for step, _ in _history(client, outcome.run_id, "pixel_fid")] == [6, 12]
