@@ -212,9 +212,9 @@ def write(rows: list[dict], out: Path, args: argparse.Namespace, shared: dict) -
         writer.writerows(rows)
     lines = [f"| {' | '.join(COLUMNS)} |", f"|{'---|' * len(COLUMNS)}"]
     lines += [f"| {' | '.join(str(row[c]) for c in COLUMNS)} |" for row in rows]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
     command = shlex.join(["python", "benchmarks/zoo.py", *sys.argv[1:]])
-    header = f"`{command}` on {device}, seed {args.seed}\n\n"
+    header = f"`{command}` on {device}, torch {torch.__version__}, seed {args.seed}\n\n"
     out.with_suffix(".md").write_text(header + "\n".join(lines) + "\n")
 
 
