@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, RunConfig, read_config_file
+from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, RUN_CHECKPOINTS, RunConfig, read_config_file
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.registry import HOOKS, default_registry, plural
 from ganbench.search_settings import BUDGET_NAMES, PRUNERS, SAMPLERS, SETTING_NAMES, SearchSettings, parse_duration
@@ -365,6 +365,13 @@ def eval_settings(command: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command(name="eval")
 @click.argument("source")
 @click.option(
+    "--checkpoint",
+    type=click.Choice(RUN_CHECKPOINTS),
+    default="last",
+    show_default=True,
+    help="Of a run id SOURCE, which checkpoint: last (as the run ended) or best (its best evaluation by --monitor).",
+)
+@click.option(
     "--augment",
     is_flag=True,
     help="Also train ResNet-18 classifiers on real, real+generated and generated-only images and test them on "
@@ -401,6 +408,7 @@ def eval_settings(command: Callable[..., Any]) -> Callable[..., Any]:
 @eval_settings
 def evaluate(
     source: str,
+    checkpoint: str,
     augment: bool,
     seeds: int,
     classifier_steps: int,
@@ -423,6 +431,7 @@ def evaluate(
     Examples:
       ganbench eval results/runs/<run id>/checkpoints/last.pt
       ganbench eval <run id> --metrics proxy-fid,proxy-acc --eval-samples 10000
+      ganbench eval <run id> --checkpoint best --eval-samples 10000
       ganbench eval ~/samples --dataset mnist --data-dir ../shared/data --metrics fid,kid
       ganbench eval <run id of a conditional model> --augment --real-fraction 0.01 --seeds 5
     """
@@ -434,7 +443,7 @@ def evaluate(
         if augment
         else None
     )
-    print_scored(score(source, default_registry(), _run_flags(values), budget, console), console)
+    print_scored(score(source, default_registry(), _run_flags(values), budget, console, checkpoint), console)
 
 
 def main() -> None:

@@ -169,6 +169,9 @@ NULLABLE_FIELDS = frozenset(
     name for name, hint in typing.get_type_hints(RunConfig).items() if type(None) in typing.get_args(hint)
 )
 OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_options")
+# The checkpoints every run keeps: as it ended, and at its best evaluation by --monitor.
+RUN_CHECKPOINTS = ("last", "best")
+
 # Fields that define what a checkpoint holds: a resumed run may not change them.
 IDENTITY_FIELDS = (
     "model",

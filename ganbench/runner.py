@@ -31,25 +31,25 @@ def make_tracker(config: RunConfig) -> Tracker:
     return Tracker(config.tracking_uri or default_tracking_uri(results), results / "mlartifacts")
 
 
-def find_checkpoint(resume: str, flags: Mapping[str, Any]) -> Path:
-    """A checkpoint file, or the last checkpoint of the MLflow run with that id."""
+def find_checkpoint(resume: str, flags: Mapping[str, Any], name: str = "last.pt") -> Path:
+    """A checkpoint file, or the checkpoint ``name`` (last.pt or best.pt) of the MLflow run with that id."""
     path = Path(resume).expanduser()
     if path.is_file():
         return path
     base = RunConfig(**{key: flags[key] for key in ("results_dir", "tracking_uri") if flags.get(key)})
     tracker = make_tracker(base)
     tags = tracker.run_tags(resume)
-    recorded = Path(tags.get(CHECKPOINT_TAG, ""))
-    if recorded.is_file():
+    recorded = Path(tags[CHECKPOINT_TAG]).with_name(name) if CHECKPOINT_TAG in tags else None
+    if recorded and recorded.is_file():
         return recorded
     try:
         return tracker.download_artifact(
-            resume, "checkpoints/last.pt", Path(base.results_dir) / "cache" / "downloads" / resume
+            resume, f"checkpoints/{name}", Path(base.results_dir) / "cache" / "downloads" / resume
         )
     except GanbenchError as exc:
         raise GanbenchError(
-            f"Run {resume} has no checkpoint to resume from ({recorded} is gone and the run stored none "
-            "as an artifact)."
+            f"Run {resume} has no {name} ({recorded or 'no path recorded'} is gone and the run stored none as an "
+            "artifact)." + (" best.pt is written at a run's first evaluation." if name == "best.pt" else "")
         ) from exc
 
 

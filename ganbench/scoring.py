@@ -39,9 +39,17 @@ class Scored:
     record: Path
 
 
-def score(location: str, registry: Registry, flags: dict[str, Any], augment: Budget | None, console: Console) -> Scored:
-    """Evaluate the source at ``location`` with ``flags`` on its settings, then (``augment``) train classifiers."""
-    source = open_source(location, registry, flags)
+def score(
+    location: str,
+    registry: Registry,
+    flags: dict[str, Any],
+    augment: Budget | None,
+    console: Console,
+    checkpoint: str = "last",
+) -> Scored:
+    """Evaluate the source at ``location`` (of a run id: its ``checkpoint``, last or best) with ``flags`` on its
+    settings, then (``augment``) train classifiers."""
+    source = open_source(location, registry, flags, checkpoint)
     if augment:
         _check_augment(source, registry, augment)
     config = source.config

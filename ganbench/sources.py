@@ -20,7 +20,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extensi
 
 from ganbench.assembly import build_components, build_evaluator, load_dataset, pick_device
 from ganbench.checkpoint import load_checkpoint
-from ganbench.config import RunConfig, apply_layer, as_dict, validate_evaluation, validate_fields
+from ganbench.config import RUN_CHECKPOINTS, RunConfig, apply_layer, as_dict, validate_evaluation, validate_fields
 from ganbench.downstream import Synthesizer
 from ganbench.errors import ConfigError, DatasetError, GanbenchError
 from ganbench.evaluation import Batches, Evaluator, to_uint8
@@ -61,15 +61,23 @@ class Source:
         return self.evaluator.n_generated
 
 
-def open_source(location: str, registry: Registry, flags: Mapping[str, Any]) -> Source:
-    """The source at ``location`` (see SOURCE_HELP), with ``flags`` (run-setting values) on its settings."""
+def open_source(location: str, registry: Registry, flags: Mapping[str, Any], checkpoint: str = "last") -> Source:
+    """The source at ``location`` (see SOURCE_HELP), with ``flags`` (run-setting values) on its settings;
+    of a run given by its id, its ``checkpoint`` (last or best)."""
+    if checkpoint not in RUN_CHECKPOINTS:
+        raise ConfigError(f"--checkpoint {checkpoint} is invalid: use one of {', '.join(RUN_CHECKPOINTS)}.")
     path = Path(location).expanduser()
+    if checkpoint != "last" and path.exists():
+        raise ConfigError(
+            f"--checkpoint {checkpoint} picks a checkpoint of a run given by its id, and {location} is a "
+            f"{'folder' if path.is_dir() else 'file'}: pass the run's id, or its checkpoints/{checkpoint}.pt."
+        )
     if path.is_dir():
         return open_folder(path, registry, flags)
-    return open_checkpoint(_checkpoint_path(location, flags), registry, flags)
+    return open_checkpoint(_checkpoint_path(location, flags, checkpoint), registry, flags)
 
 
-def _checkpoint_path(location: str, flags: Mapping[str, Any]) -> Path:
+def _checkpoint_path(location: str, flags: Mapping[str, Any], checkpoint: str) -> Path:
     from ganbench.runner import find_checkpoint  # MLflow loads slowly: only when a run id is looked up
 
     path = Path(location).expanduser()
@@ -78,7 +86,7 @@ def _checkpoint_path(location: str, flags: Mapping[str, Any]) -> Path:
     if "/" in location or path.suffix:
         raise GanbenchError(f"{location} does not exist. Pass {SOURCE_HELP}.")
     try:
-        return find_checkpoint(location, flags)
+        return find_checkpoint(location, flags, f"{checkpoint}.pt")
     except GanbenchError as exc:
         raise GanbenchError(f"{location} is not {SOURCE_HELP} ({exc})") from exc
 

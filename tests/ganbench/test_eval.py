@@ -15,7 +15,7 @@ from rich.console import Console
 from ganbench import cli
 from ganbench.downstream import Budget, t_interval, train_classifier
 from ganbench.errors import ConfigError, DatasetError, GanbenchError
-from ganbench.evaluation import to_uint8
+from ganbench.evaluation import Evaluator, to_uint8
 from ganbench.runner import run
 from ganbench.scoring import print_scored, score
 from ganbench.sources import open_source
@@ -79,6 +79,25 @@ def test_a_checkpoint_scores_as_its_run_evaluated_it(registry, console, runs):
     print_scored(by_path, wide)
     shown = wide.file.getvalue()
     assert "pixel-fid" in shown and "40 generated vs 48 shapes/train, 32px" in shown
+
+
+def test_a_run_id_scores_its_best_checkpoint_on_request(registry, console, tmp_path, monkeypatch):
+    evaluate, scripted = Evaluator.evaluate, iter([3.0, 5.0])  # the run's pixel-fid: best at its first evaluation
+
+    def scripted_evaluate(self, *args, **kwargs):
+        return [replace(r, values={"pixel_fid": next(scripted)}) for r in evaluate(self, *args, **kwargs)]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Evaluator, "evaluate", scripted_evaluate)
+        outcome = run(registry, _flags(tmp_path / "results", steps=12, metrics=["pixel-fid"]), {}, None, console)
+    flags = {"results_dir": str(tmp_path / "results")}
+    best = score(outcome.run_id, registry, flags, None, console, checkpoint="best")
+    last = score(outcome.run_id, registry, flags, None, console)
+    assert (best.source.step, last.source.step) == (6, 12)
+    assert _values(best.results) == _values(score(str(outcome.best_checkpoint), registry, {}, None, console).results)
+    assert _values(best.results) != _values(last.results)
+    with pytest.raises(ConfigError, match="is a file: pass the run's id, or its checkpoints/best.pt"):
+        score(str(outcome.checkpoint), registry, {}, None, console, checkpoint="best")
 
 
 def _write_split(registry, folder: Path, split: str, by_class: bool) -> int:
