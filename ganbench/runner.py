@@ -152,8 +152,14 @@ def run(
 
 def environment_tags() -> dict[str, str]:
     """What a seed's numbers depend on besides the configuration: the same seed reproduces a run bit for bit
-    only with the same torch and, on CPU, the same thread count (it changes the order of float sums)."""
-    return {"torch": torch.__version__, "cpu_threads": str(torch.get_num_threads()), "platform": platform.platform()}
+    only with the same torch and, on CPU, the same thread count (it changes the order of float sums) and the
+    same vector instructions (torch picks its kernels by them)."""
+    return {
+        "torch": torch.__version__,
+        "cpu_threads": str(torch.get_num_threads()),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "platform": platform.platform(),
+    }
 
 
 def start_tracking(

@@ -35,6 +35,7 @@ def test_a_run_records_params_metrics_tags_and_artifacts(registry, console, fast
     # what else the numbers depend on: the same seed gives other numbers under another torch or thread count
     assert mlflow_run.data.tags["torch"] == torch.__version__
     assert mlflow_run.data.tags["cpu_threads"] == str(torch.get_num_threads())
+    assert mlflow_run.data.tags["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert mlflow_run.data.tags["platform"] == platform.platform()
     assert "32 generated vs 32 shapes/train, 32px" in mlflow_run.data.tags["protocol.pixel-fid"]
     assert [step for step, _ in _history(client, outcome.run_id, "loss_d")] == [3, 6, 9, 12]
