@@ -172,6 +172,12 @@ OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_option
 # The checkpoints every run keeps: as it ended, and at its best evaluation by --monitor.
 RUN_CHECKPOINTS = ("last", "best")
 
+
+def checkpoint_file(which: str) -> str:
+    """Where a run keeps its ``which`` checkpoint (one of RUN_CHECKPOINTS): in its run folder and as an artifact."""
+    return f"checkpoints/{which}.pt"
+
+
 # Fields that define what a checkpoint holds: a resumed run may not change them.
 IDENTITY_FIELDS = (
     "model",

@@ -14,7 +14,15 @@ from rich.console import Console
 from ganbench import __version__
 from ganbench.assembly import build_components
 from ganbench.checkpoint import load_checkpoint
-from ganbench.config import IDENTITY_FIELDS, ResolvedConfig, RunConfig, as_dict, flat_params, resolve_config
+from ganbench.config import (
+    IDENTITY_FIELDS,
+    ResolvedConfig,
+    RunConfig,
+    as_dict,
+    checkpoint_file,
+    flat_params,
+    resolve_config,
+)
 from ganbench.distributed import from_environment, join
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.filesystem import ensure_writable, explaining_write_errors
@@ -31,25 +39,27 @@ def make_tracker(config: RunConfig) -> Tracker:
     return Tracker(config.tracking_uri or default_tracking_uri(results), results / "mlartifacts")
 
 
-def find_checkpoint(resume: str, flags: Mapping[str, Any], name: str = "last.pt") -> Path:
-    """A checkpoint file, or the checkpoint ``name`` (last.pt or best.pt) of the MLflow run with that id."""
+def find_checkpoint(resume: str, flags: Mapping[str, Any], which: str = "last") -> Path:
+    """A checkpoint file, or the ``which`` checkpoint (one of RUN_CHECKPOINTS) of the MLflow run with that id."""
     path = Path(resume).expanduser()
     if path.is_file():
         return path
     base = RunConfig(**{key: flags[key] for key in ("results_dir", "tracking_uri") if flags.get(key)})
     tracker = make_tracker(base)
     tags = tracker.run_tags(resume)
-    recorded = Path(tags[CHECKPOINT_TAG]).with_name(name) if CHECKPOINT_TAG in tags else None
+    # the tag records the run's last checkpoint; its run folder holds the others
+    recorded = Path(tags[CHECKPOINT_TAG]).parents[1] / checkpoint_file(which) if CHECKPOINT_TAG in tags else None
     if recorded and recorded.is_file():
         return recorded
     try:
         return tracker.download_artifact(
-            resume, f"checkpoints/{name}", Path(base.results_dir) / "cache" / "downloads" / resume
+            resume, checkpoint_file(which), Path(base.results_dir) / "cache" / "downloads" / resume
         )
     except GanbenchError as exc:
         raise GanbenchError(
-            f"Run {resume} has no {name} ({recorded or 'no path recorded'} is gone and the run stored none as an "
-            "artifact)." + (" best.pt is written at a run's first evaluation." if name == "best.pt" else "")
+            f"Run {resume} has no {checkpoint_file(which)} ({recorded or 'no path recorded'} is gone and the run "
+            "stored none as an artifact)."
+            + (" The best is saved at a run's first evaluation." if which == "best" else "")
         ) from exc
 
 

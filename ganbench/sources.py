@@ -20,7 +20,15 @@ from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extensi
 
 from ganbench.assembly import build_components, build_evaluator, load_dataset, pick_device
 from ganbench.checkpoint import load_checkpoint
-from ganbench.config import RUN_CHECKPOINTS, RunConfig, apply_layer, as_dict, validate_evaluation, validate_fields
+from ganbench.config import (
+    RUN_CHECKPOINTS,
+    RunConfig,
+    apply_layer,
+    as_dict,
+    checkpoint_file,
+    validate_evaluation,
+    validate_fields,
+)
 from ganbench.downstream import Synthesizer
 from ganbench.errors import ConfigError, DatasetError, GanbenchError
 from ganbench.evaluation import Batches, Evaluator, to_uint8
@@ -70,7 +78,7 @@ def open_source(location: str, registry: Registry, flags: Mapping[str, Any], che
     if checkpoint != "last" and path.exists():
         raise ConfigError(
             f"--checkpoint {checkpoint} picks a checkpoint of a run given by its id, and {location} is a "
-            f"{'folder' if path.is_dir() else 'file'}: pass the run's id, or its checkpoints/{checkpoint}.pt."
+            f"{'folder' if path.is_dir() else 'file'}: pass the run's id, or its {checkpoint_file(checkpoint)}."
         )
     if path.is_dir():
         return open_folder(path, registry, flags)
@@ -86,7 +94,7 @@ def _checkpoint_path(location: str, flags: Mapping[str, Any], checkpoint: str) -
     if "/" in location or path.suffix:
         raise GanbenchError(f"{location} does not exist. Pass {SOURCE_HELP}.")
     try:
-        return find_checkpoint(location, flags, f"{checkpoint}.pt")
+        return find_checkpoint(location, flags, checkpoint)
     except GanbenchError as exc:
         raise GanbenchError(f"{location} is not {SOURCE_HELP} ({exc})") from exc
 

@@ -25,7 +25,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from ganbench import __version__
 from ganbench.assembly import Components, memory_format
 from ganbench.checkpoint import copy_checkpoint, save_checkpoint
-from ganbench.config import RunConfig, as_dict, monitored_metric
+from ganbench.config import RunConfig, as_dict, checkpoint_file, monitored_metric
 from ganbench.data import real_batches
 from ganbench.errors import GanbenchError, TrainingDiverged
 from ganbench.evaluation import MetricResult, to_uint8
@@ -139,11 +139,11 @@ class Trainer:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.run_dir / "checkpoints" / "last.pt"
+        return self.run_dir / checkpoint_file("last")
 
     @property
     def best_checkpoint_path(self) -> Path:
-        return self.run_dir / "checkpoints" / "best.pt"
+        return self.run_dir / checkpoint_file("best")
 
     # ------------------------------------------------------------------ state
 
