@@ -46,8 +46,9 @@ from torch_fidelity.utils import (
 
 import ganbench.evaluation as evaluation
 import ganbench_plugins.inception as inception
-from ganbench.assembly import cache_dir, load_dataset
+from ganbench.assembly import load_dataset
 from ganbench.config import RunConfig
+from ganbench.data_identity import cache_dir
 from ganbench.registry import default_registry
 from ganbench.specs import ExtractorRequest
 

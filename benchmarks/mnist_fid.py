@@ -31,8 +31,9 @@ from pathlib import Path
 
 import torch
 
-from ganbench.assembly import build_components, cache_dir
+from ganbench.assembly import build_components
 from ganbench.config import RunConfig
+from ganbench.data_identity import cache_dir
 from ganbench.errors import MetricUnavailable
 from ganbench.evaluation import EXTRACT_BATCH, Evaluator, MetricResult
 from ganbench.registry import default_registry

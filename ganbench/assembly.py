@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from ganbench.conditions import condition_channels, with_conditions
 from ganbench.config import RunConfig, regularizer_options
+from ganbench.data_identity import cache_dir, dataset_key, dataset_options, dataset_request
 from ganbench.distributed import SINGLE, World, rank_device
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.evaluation import Evaluator
 from ganbench.model import GAN
 from ganbench.objective import Objective
 from ganbench.registry import Registry
-from ganbench.specs import DatasetRequest, ImageDataset, ModelRequest
+from ganbench.specs import ImageDataset, ModelRequest
 
 
 @dataclass
@@ -56,29 +56,9 @@ def memory_format(config: RunConfig) -> torch.memory_format:
     return torch.channels_last if config.channels_last else torch.contiguous_format
 
 
-def cache_dir(config: RunConfig) -> Path:
-    return Path(config.results_dir) / "cache"
-
-
-def dataset_options(config: RunConfig, registry: Registry, reference: bool = False) -> dict[str, Any]:
-    """The dataset's options with the user's; a reference set leaves out those that only shape training data."""
-    spec = registry.get("dataset", config.dataset)
-    options = {**spec.options, **config.dataset_options}
-    if reference:
-        options.update({name: spec.options[name] for name in spec.training_only_options if name in spec.options})
-    return options
-
-
 def load_dataset(config: RunConfig, registry: Registry, split: str, reference: bool = False) -> ImageDataset:
     spec = registry.get("dataset", config.dataset)
-    request = DatasetRequest(
-        split=split,
-        resolution=config.resolution,
-        root=Path(config.data_dir).expanduser() if config.data_dir else None,
-        cache_dir=cache_dir(config) / "data",
-        options=dataset_options(config, registry, reference),
-    )
-    dataset = spec.build(request)
+    dataset = spec.build(dataset_request(config, registry, split, reference))
     if len(dataset) == 0:
         raise DatasetError(f"The {split} split of {config.dataset} holds no images. Check --data-dir.")
     return with_conditions(dataset, config.sketch, config.pairing, config.seed)
@@ -146,22 +126,6 @@ def build_evaluator(
         cache_dir=cache_dir(config),
         weights=Path(config.inception_weights).expanduser() if config.inception_weights else None,
     )
-
-
-def dataset_key(config: RunConfig, registry: Registry, split: str, reference: bool = False) -> dict[str, Any]:
-    """What identifies a split's images: the key of cached features and of extractors trained on them.
-
-    Options are keyed with the dataset's defaults filled in, so spelling out a default reuses the cache.
-    """
-    spec = registry.get("dataset", config.dataset)
-    return {
-        "dataset": config.dataset,
-        "version": spec.version,
-        "split": split,
-        "resolution": config.resolution,
-        "options": dataset_options(config, registry, reference),
-        "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else None,
-    }
 
 
 def build_objective(config: RunConfig, registry: Registry) -> Objective:

@@ -154,7 +154,11 @@ class RunConfig:
     tracking_uri: str | None = _option(
         None, "MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite under results_dir)."
     )
-    experiment: str | None = _option(None, "MLflow experiment (default: the dataset's name).")
+    experiment: str | None = _option(
+        None,
+        "MLflow experiment (default: the dataset's name, with the image-changing options set away from their "
+        "defaults, e.g. cifar10[classes=cat,dog]; imagefolder:<folder name> for a folder of your own).",
+    )
     run_name: str | None = _option(None, "MLflow run name (default: model-dataset-seed).")
 
 

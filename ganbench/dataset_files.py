@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,8 @@ import torch
 from torchvision.datasets.utils import check_md5
 
 from ganbench.errors import DatasetError
+
+log = logging.getLogger(__name__)
 
 
 def candidate_folders(root: Path | None, dataset: str, folder: str) -> list[Path]:
@@ -81,22 +84,56 @@ def cached(
 ) -> dict[str, torch.Tensor]:
     """The tensors ``convert`` returns, kept in ``cache_dir`` under ``key`` (JSON-serialisable) for the next load.
 
-    The file appears in one step (written beside it, then renamed), so a crash or a concurrent
-    run never leaves a partial cache behind.
+    The file is named by a hash of ``key`` and holds the key itself: a file that cannot be read
+    (damaged, or written by another version of ganbench in another format) or that holds another
+    key is converted again, with a warning, and never served. It appears in one step (written beside
+    it, then renamed), so a crash or a concurrent run never leaves a partial cache behind.
     """
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir / f"{name}-{digest}.pt"
+    listing = json.dumps(key, sort_keys=True)
+    path = cache_dir / f"{name}-{hashlib.sha256(listing.encode()).hexdigest()[:16]}.pt"
     if path.is_file():
-        # mapped rather than read: CelebA's train split at 128 px is 8 GB
-        return torch.load(path, weights_only=True, mmap=True)
+        try:
+            # mapped rather than read: CelebA's train split at 128 px is 8 GB
+            saved = torch.load(path, weights_only=True, mmap=True)
+            if isinstance(saved, dict) and saved.get("key") == listing:
+                return saved["tensors"]
+            problem = "it was written for other data or by another version of ganbench"
+        except Exception as exc:  # torch.load raises many kinds on a damaged or foreign file
+            problem = f"it cannot be read ({exc})"
+        log.warning("Converting %s again: its cache %s is unusable (%s).", name, path, problem)
     tensors = convert()
     cache_dir.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=f".{name}-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            torch.save(tensors, file)
+            torch.save({"key": listing, "tensors": tensors}, file)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return tensors
+
+
+def folder_files(root: Path, extensions: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Every file under ``root`` ending in one of ``extensions`` (any case), as (relative path, size in bytes,
+    modification time in ns), sorted by path: what ``fingerprint`` and cache keys are computed from."""
+    suffixes = tuple(extension.lower() for extension in extensions)
+    entries = []
+    for folder, _, names in os.walk(root, followlinks=True):
+        for name in names:
+            if name.lower().endswith(suffixes):
+                path = Path(folder) / name
+                stat = path.stat()
+                entries.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))
+    return sorted(entries)
+
+
+def fingerprint(files: Sequence[tuple[str, int, int]], with_times: bool = False) -> str:
+    """What identifies a folder's data: a hash of its files' relative paths and sizes (from ``folder_files``).
+
+    Times are left out by default so that a copy of the same files elsewhere (another machine, a
+    scratch disk) has the same fingerprint; a cache key takes them too (``with_times``), so that a
+    file rewritten in place is never served from the cache.
+    """
+    listing = json.dumps([entry if with_times else entry[:2] for entry in files])
+    return hashlib.sha256(listing.encode()).hexdigest()[:16]

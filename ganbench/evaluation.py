@@ -309,7 +309,7 @@ class Evaluator:
             extractor.weights_hash,
             self.n_generated,
             self.n_reference if spec.needs_reference else 0,
-            f"{self.reference_key['dataset']}/{self.reference_key['split']}",
+            self.reference_key["data"],
             self.reference_key["resolution"],
         )
         try:

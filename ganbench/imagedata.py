@@ -6,11 +6,15 @@ become floats in [-1, 1], so a dataset held in memory costs one byte per value.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from PIL import Image, UnidentifiedImageError
+from rich.console import Console
+from rich.progress import Progress
+from torch.utils.data import DataLoader
 from torchvision.transforms.v2 import functional as TF
 
 from ganbench.errors import DatasetError
@@ -20,6 +24,7 @@ GRAYSCALE_MODES = frozenset({"1", "L", "LA"})
 
 # bounds the memory of resizing a whole dataset at once (values per chunk)
 _RESIZE_CHUNK_VALUES = 1 << 24
+DECODE_BATCH = 256
 
 
 def to_signed_unit(images: torch.Tensor) -> torch.Tensor:
@@ -149,6 +154,50 @@ class ImageFileDataset:
     def __len__(self) -> int:
         return len(self.samples)
 
+    def decoded(self, index: int) -> torch.Tensor:
+        """Image ``index`` as uint8 (channels, resolution, resolution)."""
+        return fit_square(load_image(self.samples[index][0], self.channels), self.resolution)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        path, label = self.samples[index]
-        return to_signed_unit(fit_square(load_image(path, self.channels), self.resolution)), label
+        return to_signed_unit(self.decoded(index)), self.samples[index][1]
+
+
+class _Decoding:
+    """``dataset.decoded`` as a map-style dataset whose workers hand a DatasetError back instead of raising it,
+    so the caller raises the error itself, without the worker's traceback folded into its message."""
+
+    def __init__(self, dataset: ImageFileDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> torch.Tensor | DatasetError:
+        try:
+            return self.dataset.decoded(index)
+        except DatasetError as error:
+            return error
+
+
+def decode_all(dataset: ImageFileDataset, workers: int | None = None) -> torch.Tensor:
+    """Every image of ``dataset``, decoded and resized: uint8 (N, channels, resolution, resolution).
+
+    Decodes in ``workers`` processes (default: one per available core; none for a split of one batch, where
+    starting them costs more than they save), with a progress bar on stderr.
+    """
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if len(dataset) > DECODE_BATCH else 0
+    side = dataset.resolution
+    images = torch.empty((len(dataset), dataset.channels, side, side), dtype=torch.uint8)
+    loader = DataLoader(_Decoding(dataset), batch_size=DECODE_BATCH, num_workers=workers, collate_fn=list)
+    with Progress(*Progress.get_default_columns(), console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(f"decoding {len(dataset):,} images at {side}px", total=len(dataset))
+        start = 0
+        for batch in loader:
+            for item in batch:
+                if isinstance(item, DatasetError):
+                    raise item
+            images[start : start + len(batch)] = torch.stack(batch)
+            start += len(batch)
+            progress.advance(task, len(batch))
+    return images

@@ -26,6 +26,7 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 from rich.table import Table
 
+from ganbench.data_identity import REFERENCE_TAG
 from ganbench.errors import ConfigError, GanbenchError, PluginError
 from ganbench.registry import Registry
 from ganbench.ui import local_store_path, metric_keys
@@ -51,6 +52,11 @@ BOOKKEEPING_PARAMS = frozenset(
 )
 GPU_DEVICES = ("cuda", "mps")
 NO_PROTOCOL = "not recorded"
+LEGACY_NOTE = (
+    "These runs were logged before ganbench recorded which data a value was measured against: runs on "
+    "different image folders, or on one dataset under different options, may stand side by side here. "
+    "They are ranked apart from newer runs; retrain to compare."
+)
 UNRANKED_STATUSES = {"FAILED": "failed", "RUNNING": "still running", "SCHEDULED": "still running"}
 
 
@@ -68,6 +74,7 @@ class ScoredRun:
     on_gpu: bool
     configuration: frozenset[tuple[str, str]]  # the params less bookkeeping: equal for repeats
     flags: str = ""  # the caveats on the metric's values ("": none)
+    legacy: bool = False  # logged before values recorded their reference data (see LEGACY_NOTE)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,7 @@ class Ranking:
 
     protocol: str
     rows: list[Row]
+    note: str = ""  # why the ranking stands apart from the others, beyond its protocol
 
 
 @dataclass(frozen=True)
@@ -151,18 +159,27 @@ def load_leaderboards(
 
 
 def _experiments(client: MlflowClient, dataset: str | None) -> list[Experiment]:
+    """Every experiment, or those of ``dataset``: the one of that name and its variants, e.g. for ``imagefolder``
+    every ``imagefolder:<folder>``, for ``cifar10`` also ``cifar10[classes=cat,dog]``."""
+    experiments = _all_pages(client.search_experiments)
     if dataset is None:
-        return _all_pages(client.search_experiments)
-    experiment = client.get_experiment_by_name(dataset)
-    if experiment is not None:
-        return [experiment]
-    names = sorted(e.name for e in _all_pages(client.search_experiments) if _training_runs(client, e.experiment_id))
+        return experiments
+    chosen = sorted((e for e in experiments if is_of_dataset(e.name, dataset)), key=lambda e: e.name)
+    if chosen:
+        return chosen
+    names = sorted(e.name for e in experiments if _training_runs(client, e.experiment_id))
     if not names:
         return []
+    variants = ([] if ":" in dataset else [f"{dataset}:<folder>"]) + [f"{dataset}[<options>]"]
     raise ConfigError(
-        f"--dataset {dataset!r}: the store has no experiment of that name. "
+        f"--dataset {dataset!r}: the store has no experiment of that name, nor a variant ({', '.join(variants)}). "
         f"Experiments with runs: {', '.join(names)}. Leave out --dataset to rank them all."
     )
+
+
+def is_of_dataset(experiment: str, dataset: str) -> bool:
+    """Whether ``experiment`` holds runs of ``dataset``: its name, or a variant of it (see ``_experiments``)."""
+    return experiment == dataset or experiment.startswith((f"{dataset}:", f"{dataset}["))
 
 
 def _all_pages(search: Callable[..., PagedList], *args: Any) -> list[Any]:
@@ -219,6 +236,7 @@ def _score(client: MlflowClient, run: Run, metric: str, higher: bool) -> ScoredR
         on_gpu=tags.get("device", "cpu").startswith(GPU_DEVICES),
         configuration=frozenset((k, v) for k, v in params.items() if k not in BOOKKEEPING_PARAMS),
         flags=tags.get(f"flags.{metric}", ""),
+        legacy=REFERENCE_TAG not in tags,
     )
 
 
@@ -226,17 +244,21 @@ def _score(client: MlflowClient, run: Run, metric: str, higher: bool) -> ScoredR
 
 
 def rank(runs: Sequence[ScoredRun], higher: bool) -> list[Ranking]:
-    """One ranking per protocol (most runs first), each with one row per (model, loss), best first."""
-    by_protocol: dict[str, list[ScoredRun]] = {}
+    """One ranking per protocol (most runs first, runs logged before values knew their data last), each with
+    one row per (model, loss), best first."""
+    by_protocol: dict[tuple[bool, str], list[ScoredRun]] = {}
     for run in runs:
-        by_protocol.setdefault(run.protocol, []).append(run)
+        by_protocol.setdefault((run.legacy, run.protocol), []).append(run)
     rankings = []
-    for protocol, members in sorted(by_protocol.items(), key=lambda item: (-len(item[1]), item[0])):
+    for (legacy, protocol), members in sorted(
+        by_protocol.items(), key=lambda item: (item[0][0], -len(item[1]), item[0][1])
+    ):
         groups: dict[tuple[str, str], list[ScoredRun]] = {}
         for run in members:
             groups.setdefault((run.model, run.loss), []).append(run)
         rows = sorted((_row(group, higher) for group in groups.values()), key=lambda r: _order(r, higher))
-        rankings.append(Ranking(protocol, [replace(row, rank=i) for i, row in enumerate(rows, 1)]))
+        ranked = [replace(row, rank=i) for i, row in enumerate(rows, 1)]
+        rankings.append(Ranking(protocol, ranked, LEGACY_NOTE if legacy else ""))
     return rankings
 
 
@@ -337,6 +359,8 @@ def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
             console.print(several_protocols_line(board), style="yellow")
         for ranking in board.rankings:
             table = Table(title=f"protocol: {ranking.protocol}", title_justify="left", header_style="bold")
+            if ranking.note:
+                table.caption, table.caption_justify, table.caption_style = ranking.note, "left", "yellow"
             for column in COLUMNS:
                 table.add_column(f"best {board.metric}" if column == "best" else column, overflow="fold")
             marks = markers(ranking)
@@ -369,6 +393,7 @@ CSV_COLUMNS = (
     "cpu_hours",
     "best_run_id",
     "flags",
+    "note",
 )
 
 
@@ -396,6 +421,7 @@ def to_markdown(boards: Sequence[Leaderboard], command: str, when: datetime) -> 
                 f"**{board.dataset}**, {board.metric} ({board.direction}), protocol `{ranking.protocol}`: "
                 f"`{command}`, {date}",
                 "",
+                *((ranking.note, "") if ranking.note else ()),
                 "| " + " | ".join(f"best {board.metric}" if c == "best" else c for c in COLUMNS) + " |",
                 "|" + "---|" * len(COLUMNS),
                 *("| " + " | ".join(_cells(row, short_id=False, marks=marks)) + " |" for row in ranking.rows),
@@ -428,4 +454,5 @@ def _csv_rows(boards: Sequence[Leaderboard]) -> Iterator[list[object]]:
                     round(row.cpu_hours, 4),
                     row.best_run,
                     row.flags,
+                    ranking.note,
                 ]

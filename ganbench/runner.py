@@ -23,6 +23,7 @@ from ganbench.config import (
     flat_params,
     resolve_config,
 )
+from ganbench.data_identity import REFERENCE_TAG, data_identity, experiment_name
 from ganbench.distributed import from_environment, join
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.filesystem import ensure_writable, explaining_write_errors
@@ -180,12 +181,14 @@ def start_tracking(
     if checkpoint:
         tracker.resume(checkpoint["run_id"])
         return tracker
+    reference = data_identity(config, registry, config.reference_split, reference=True)
     tracker.start(
-        config.experiment or config.dataset,
+        experiment_name(config, registry),
         config.run_name or f"{config.model}-{config.dataset}-s{config.seed}",
         {
             "model": config.model,
             "dataset": config.dataset,
+            REFERENCE_TAG: reference.describe(),
             "loss": config.loss,
             "ganbench.version": __version__,
             **(tags or {}),

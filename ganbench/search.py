@@ -33,6 +33,7 @@ from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
 from ganbench.config import RunConfig, resolve_config
+from ganbench.data_identity import experiment_name
 from ganbench.errors import ConfigError, GanbenchError, MetricUnavailable, OutOfMemory, TrainingDiverged
 from ganbench.evaluation import MetricResult
 from ganbench.out_of_memory import release_cached_memory
@@ -162,6 +163,7 @@ class Search:
         )
         self.name = settings.study or f"{self.config.model}-{self.config.dataset}-{settings.metric}"
         self.storage_url = settings.storage or default_storage(self.config)
+        self.experiment = experiment_name(self.config, registry)  # where runner.run files the trials too
         self.tracker = make_tracker(self.config)
         self.worker = worker_id()
         self._trial_run: str | None = None  # the MLflow run of this worker's current trial
@@ -182,7 +184,7 @@ class Search:
         except optuna.exceptions.DuplicatedStudyError:
             return self._join(storage)
         parent = self.tracker.start(
-            self.config.experiment or self.config.dataset,
+            self.experiment,
             self.name,
             {
                 "ganbench.kind": STUDY_KIND,
@@ -424,7 +426,7 @@ class Search:
             best,
             self.tracker.run_id,
             self.tracker.tracking_uri,
-            self.config.experiment or self.config.dataset,
+            self.experiment,
             interrupted,
             worker_counts([t for t in trials if t.state in FINISHED_STATES]),
         )

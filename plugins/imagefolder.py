@@ -7,9 +7,17 @@ Two layouts are understood::
 
 (the second is the layout of e.g. the 53-class playing-cards dataset). Class indices
 follow the sorted class-folder names of all splits together, so a class has the same index
-in every split. Images are decoded when read: resized so the shorter side matches the
-resolution, then center-cropped. Option ``channels``: ``auto`` (1 when every sampled image
-is grayscale, else 3), 1 or 3.
+in every split. Images are resized so the shorter side matches the resolution, then
+center-cropped. Option ``channels``: ``auto`` (1 when every sampled image is grayscale,
+else 3), 1 or 3.
+
+A split whose decoded images take at most ``CACHE_LIMIT`` bytes is decoded once, in parallel,
+into the cache (``<results>/cache/data``), keyed by its files' paths, sizes and times, so a
+later run starts in seconds and a changed folder is decoded again; a larger split is decoded
+as it is read. Runs are filed under the experiment ``imagefolder:<folder name>``, and every
+metric value names the folder's fingerprint (a hash of its image files' relative paths and
+sizes, every split's: class indices depend on every split), so two folders are never ranked
+together.
 """
 
 from __future__ import annotations
@@ -20,14 +28,17 @@ from typing import Any
 
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
+from ganbench.dataset_files import cached, fingerprint, folder_files
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.hookspecs import hookimpl
-from ganbench.imagedata import ImageFileDataset, detect_channels
-from ganbench.specs import DatasetRequest, DatasetSpec
+from ganbench.imagedata import ImageFileDataset, TensorImageDataset, decode_all, detect_channels
+from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
 
 SPLITS = ("train", "valid", "test")
 OPTIONS: dict[str, Any] = {"channels": "auto"}
 LAYOUT = "<root>/<class>/<image>, or <root>/train/<class>/<image> with valid/ and test/ beside train/"
+CACHE_LIMIT = 4 << 30  # bytes of decoded images; the cache is memory-mapped, so this bounds disk, not memory
+CONVERSION = "1"  # bump when decoding changes, so cached images are decoded again
 
 
 def _require_root(root: Path | None) -> Path:
@@ -111,7 +122,31 @@ def build_imagefolder(request: DatasetRequest) -> ImageFileDataset:
     if channels is None:
         # every split is sampled, so all splits agree on the channel count
         channels = detect_channels([path for split_samples in samples.values() for path, _ in split_samples])
-    return ImageFileDataset(samples[request.split], class_names, channels, request.resolution)
+    files = ImageFileDataset(samples[request.split], class_names, channels, request.resolution)
+    return in_cache(files, request, root, folders[request.split])
+
+
+def in_cache(files: ImageFileDataset, request: DatasetRequest, root: Path, folder: Path) -> ImageDataset:
+    """``files`` decoded once into the cache and read from it, unless its decoded images exceed CACHE_LIMIT."""
+    if len(files) * files.channels * request.resolution**2 > CACHE_LIMIT:
+        return files
+    key = {
+        "conversion": CONVERSION,
+        "root": str(root.resolve()),
+        "split": request.split,
+        "resolution": request.resolution,
+        "channels": files.channels,
+        "classes": files.class_names,
+        "files": fingerprint(folder_files(folder, IMG_EXTENSIONS), with_times=True),
+    }
+    name = f"imagefolder-{root.resolve().name}-{request.split}-{request.resolution}px"
+    tensors = cached(request.cache_dir, name, key, lambda: {"images": decode_all(files), "labels": files.labels})
+    return TensorImageDataset(tensors["images"], tensors["labels"], files.class_names, request.resolution)
+
+
+def folder_fingerprint(request: DatasetRequest) -> str:
+    """The fingerprint of every image file under --data-dir (see ``ganbench.dataset_files.fingerprint``)."""
+    return fingerprint(folder_files(_require_root(request.root), IMG_EXTENSIONS))
 
 
 @hookimpl
@@ -124,5 +159,7 @@ def ganbench_datasets() -> list[DatasetSpec]:
             build=build_imagefolder,
             splits=SPLITS,
             options=OPTIONS,
+            fingerprint=folder_fingerprint,
+            user_folder=True,
         )
     ]

@@ -32,7 +32,7 @@ from ganbench.errors import DatasetError
 from ganbench.hookspecs import hookimpl
 from ganbench.imagedata import ImageFileDataset, detect_channels, fit_square, load_image, to_signed_unit
 from ganbench.specs import DatasetRequest, DatasetSpec
-from ganbench_plugins.imagefolder import SPLITS, parse_channels, split_folders
+from ganbench_plugins.imagefolder import SPLITS, folder_fingerprint, parse_channels, split_folders
 
 NAME = "paired-folder"
 IMAGES, SKETCHES = "images", "sketches"
@@ -187,5 +187,7 @@ def ganbench_datasets() -> list[DatasetSpec]:
             splits=SPLITS,
             options=OPTIONS,
             condition_images=True,
+            fingerprint=folder_fingerprint,
+            user_folder=True,
         )
     ]

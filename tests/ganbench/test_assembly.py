@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 
 from ganbench import DatasetSpec, hookimpl
-from ganbench.assembly import dataset_key
 from ganbench.config import RunConfig
+from ganbench.data_identity import dataset_key
 from ganbench.registry import build_registry
 
 

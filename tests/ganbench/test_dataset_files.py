@@ -1,10 +1,19 @@
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
-from ganbench.dataset_files import cached, candidate_folders, find_folder, source_stamp, verify_checksums
+from ganbench.dataset_files import (
+    cached,
+    candidate_folders,
+    find_folder,
+    fingerprint,
+    folder_files,
+    source_stamp,
+    verify_checksums,
+)
 from ganbench.errors import DatasetError
 
 HOW = "Get it from https://example.org/toy.tar.gz."
@@ -75,6 +84,36 @@ def test_the_cache_converts_once_per_key_and_leaves_no_temporary_file(tmp_path: 
     assert len(names) == 2 and all(name.startswith("toy-train-") and name.endswith(".pt") for name in names)
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        {"images": torch.zeros(6, dtype=torch.uint8)},  # the format before caches held their key
+        {"key": '{"resolution": 16}', "tensors": {"images": torch.zeros(6, dtype=torch.uint8)}},  # another key
+        b"not a tensor file at all",  # damaged
+    ],
+    ids=["older format", "another key", "damaged"],
+)
+def test_a_cache_file_it_cannot_trust_is_converted_again_with_a_warning(tmp_path: Path, written, caplog) -> None:
+    def convert() -> dict[str, torch.Tensor]:
+        return {"images": torch.arange(6, dtype=torch.uint8)}
+
+    cached(tmp_path / "cache", "toy", {"resolution": 32}, convert)
+    (path,) = (tmp_path / "cache").iterdir()
+    if isinstance(written, bytes):
+        path.write_bytes(written)
+    else:
+        torch.save(written, path)
+    with caplog.at_level("WARNING"):
+        again = cached(tmp_path / "cache", "toy", {"resolution": 32}, convert)
+    assert torch.equal(again["images"], torch.arange(6, dtype=torch.uint8))
+    assert str(path) in caplog.text and "unusable" in caplog.text
+    assert torch.equal(cached(tmp_path / "cache", "toy", {"resolution": 32}, _never)["images"], again["images"])
+
+
+def _never() -> dict[str, torch.Tensor]:
+    raise AssertionError("converted again, though the cache holds a good copy")
+
+
 def test_a_failed_conversion_leaves_nothing_behind(tmp_path: Path) -> None:
     def broken() -> dict[str, torch.Tensor]:
         raise DatasetError("unreadable")
@@ -89,3 +128,19 @@ def test_the_source_stamp_changes_with_the_file(tmp_path: Path) -> None:
     before = source_stamp([path])
     path.write_bytes(b"longer content")
     assert source_stamp([path]) != before and before[0][0] == str(path.resolve())
+
+
+def test_a_fingerprint_changes_with_a_files_size_or_name_and_a_timed_one_with_its_time(tmp_path: Path) -> None:
+    root = _toy(tmp_path, "a.png", "b.PNG", "notes.txt")
+    files = folder_files(root, (".png",))
+    assert [path for path, _, _ in files] == ["a.png", "b.PNG"]
+    (root / "a.png").write_bytes(b"A.PNG")  # same size, other bytes
+    os.utime(root / "a.png", ns=(1, 1))
+    touched = folder_files(root, (".png",))
+    assert fingerprint(touched) == fingerprint(files)
+    assert fingerprint(touched, with_times=True) != fingerprint(files, with_times=True)
+    (root / "a.png").write_bytes(b"longer")
+    assert fingerprint(folder_files(root, (".png",))) != fingerprint(files)
+    (root / "a.png").write_bytes(b"a.png")
+    (root / "a.png").rename(root / "c.png")
+    assert fingerprint(folder_files(root, (".png",))) != fingerprint(files)

@@ -14,8 +14,10 @@ from mlflow.entities import Param
 from mlflow.tracking import MlflowClient
 from rich.console import Console
 
+from ganbench.data_identity import REFERENCE_TAG
 from ganbench.errors import ConfigError
 from ganbench.leaderboard import (
+    LEGACY_NOTE,
     Leaderboard,
     export_leaderboards,
     load_leaderboards,
@@ -53,10 +55,13 @@ class Store:
         dataset: str = "shapes",
         params: dict[str, str] | None = None,
         tags: dict[str, str] | None = None,
+        legacy: bool = False,
     ) -> str:
         experiment = self.client.get_experiment_by_name(dataset)
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(dataset)
         run_tags = {"model": model, "loss": loss, "dataset": dataset, "device": device}
+        if not legacy:  # logged after values recorded their reference data
+            run_tags[REFERENCE_TAG] = f"{dataset}/train"
         if protocol is not None:
             run_tags[f"protocol.{metric}"] = protocol
         run = self.client.create_run(experiment_id, start_time=START, tags={**run_tags, **(tags or {})})
@@ -303,3 +308,36 @@ def test_flagged_best_values_carry_a_marker_explained_under_their_table(store, r
     assert f"¹ {flag}" in lines
     with table.open() as handle:
         assert [row["flags"] for row in csv.DictReader(handle)] == [flag, flag, ""]
+
+
+def test_runs_logged_before_values_knew_their_data_are_ranked_apart_with_the_reason(store, registry, tmp_path):
+    store.add("dcgan", values=(40.0,), dataset="imagefolder", legacy=True)
+    store.add("wgan", loss="wasserstein", values=(30.0,), dataset="imagefolder", legacy=True)
+    store.add("sngan", loss="hinge", values=(60.0,), dataset="imagefolder")
+    (board,) = load_leaderboards(store.uri, "fid", registry)
+    assert [(r.note, [row.model for row in r.rows]) for r in board.rankings] == [
+        ("", ["sngan"]),
+        (LEGACY_NOTE, ["wgan", "dcgan"]),
+    ]
+    out = io.StringIO()
+    print_leaderboards([board], Console(file=out, width=200))
+    assert "logged before ganbench recorded which data" in out.getvalue()
+    markdown = to_markdown([board], "ganbench leaderboard", datetime(2026, 1, 1, tzinfo=UTC))
+    assert markdown.count(LEGACY_NOTE) == 1
+    markdown_path, csv_path = export_leaderboards([board], tmp_path / "board", "ganbench leaderboard")
+    notes = [row["note"] for row in csv.DictReader(io.StringIO(csv_path.read_text()))]
+    assert notes == ["", LEGACY_NOTE, LEGACY_NOTE]
+
+
+def test_a_dataset_selects_its_folders_and_option_variants_and_nothing_else(store, registry):
+    for experiment in ("imagefolder:cards", "imagefolder:lesions", "imagefolder:cards[channels=1]", "imagefolders"):
+        store.add(dataset=experiment)
+    store.add(dataset="cifar10[classes=cat,dog]")
+    chosen = [board.dataset for board in load_leaderboards(store.uri, "fid", registry, "imagefolder")]
+    assert chosen == ["imagefolder:cards", "imagefolder:cards[channels=1]", "imagefolder:lesions"]
+    chosen = [board.dataset for board in load_leaderboards(store.uri, "fid", registry, "imagefolder:cards")]
+    assert chosen == ["imagefolder:cards", "imagefolder:cards[channels=1]"]
+    assert [b.dataset for b in load_leaderboards(store.uri, "fid", registry, "cifar10")] == ["cifar10[classes=cat,dog]"]
+    unknown = r"nor a variant \(imagefolder:card\[<options>\]\)\. Experiments with runs: .*imagefolder:cards"
+    with pytest.raises(ConfigError, match=unknown):
+        load_leaderboards(store.uri, "fid", registry, "imagefolder:card")

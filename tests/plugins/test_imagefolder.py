@@ -8,7 +8,8 @@ from PIL import Image
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.registry import build_registry
 from ganbench.specs import DatasetRequest, ImageDataset
-from ganbench_plugins.imagefolder import build_imagefolder
+from ganbench_plugins import imagefolder
+from ganbench_plugins.imagefolder import build_imagefolder, folder_fingerprint
 
 
 def _save(path: Path, mode: str = "RGB", size: tuple[int, int] = (24, 24), colour: Any = (200, 40, 40)) -> Path:
@@ -17,10 +18,14 @@ def _save(path: Path, mode: str = "RGB", size: tuple[int, int] = (24, 24), colou
     return path
 
 
+def _request(root: Path | None, split: str = "train", resolution: int = 16, **options: Any) -> DatasetRequest:
+    # the cache lies beside the data, never inside it, where it would be a class folder
+    cache = (root or Path.cwd() / "no-root").parent / f"{(root or Path('no-root')).name}-cache"
+    return DatasetRequest(split=split, resolution=resolution, root=root, cache_dir=cache, options=options)
+
+
 def _build(root: Path | None, split: str = "train", resolution: int = 16, **options: Any):
-    return build_imagefolder(
-        DatasetRequest(split=split, resolution=resolution, root=root, cache_dir=Path("unused"), options=options)
-    )
+    return build_imagefolder(_request(root, split, resolution, **options))
 
 
 @pytest.fixture
@@ -138,7 +143,20 @@ def test_a_folder_without_images_lists_the_accepted_extensions(tmp_path: Path) -
     assert ".jpg" in str(error.value) and ".png" in str(error.value)
 
 
-def test_a_truncated_jpeg_is_named_when_it_is_read(tmp_path: Path) -> None:
+def test_a_truncated_jpeg_is_named_when_the_split_is_decoded(tmp_path: Path) -> None:
+    _save(tmp_path / "cat" / "good.jpg")
+    broken = tmp_path / "cat" / "broken.jpg"
+    Image.effect_noise((64, 64), 50).convert("RGB").save(broken, quality=95)
+    broken.write_bytes(broken.read_bytes()[: broken.stat().st_size // 2])
+    with pytest.raises(DatasetError, match="Remove or replace") as error:
+        _build(tmp_path)
+    assert str(broken) in str(error.value)
+    broken.unlink()
+    assert _build(tmp_path)[0][0].shape == (3, 16, 16)
+
+
+def test_a_truncated_jpeg_of_a_split_too_large_to_cache_is_named_when_it_is_read(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(imagefolder, "CACHE_LIMIT", 0)
     _save(tmp_path / "cat" / "good.jpg")
     broken = tmp_path / "cat" / "broken.jpg"
     Image.effect_noise((64, 64), 50).convert("RGB").save(broken, quality=95)
@@ -162,3 +180,51 @@ def test_items_are_floats_in_range(cards: Path) -> None:
     image, label = _build(cards)[0]
     assert image.dtype == torch.float32 and -1.0 <= image.min() <= image.max() <= 1.0
     assert label == 0
+
+
+def _never_decode(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("decoded again, though the cache holds this split")
+
+
+def test_a_split_is_decoded_once_then_read_from_the_cache(cards: Path, monkeypatch) -> None:
+    first = _build(cards)
+    monkeypatch.setattr(imagefolder, "decode_all", _never_decode)
+    again = _build(cards)
+    assert torch.equal(torch.stack([again[i][0] for i in range(len(again))]), first.images.float() / 127.5 - 1)
+    assert again.labels.tolist() == first.labels.tolist() and again.class_names == first.class_names
+
+
+def test_cached_images_equal_the_images_decoded_on_read(cards: Path, monkeypatch) -> None:
+    cached = _build(cards, resolution=12)
+    monkeypatch.setattr(imagefolder, "CACHE_LIMIT", 0)
+    on_read = _build(cards, resolution=12)
+    assert isinstance(on_read, imagefolder.ImageFileDataset)
+    assert all(torch.equal(cached[i][0], on_read[i][0]) for i in range(len(cached)))
+
+
+@pytest.mark.parametrize("change", ["rewrite", "add", "remove"])
+def test_a_changed_folder_is_decoded_again_never_served_stale(cards: Path, change: str) -> None:
+    before = _build(cards)
+    target = cards / "train" / "ace of spades" / "0.jpg"
+    if change == "rewrite":
+        Image.new("RGB", (24, 24), (0, 0, 250)).save(target)  # same name, new pixels
+    elif change == "add":
+        _save(cards / "train" / "ace of spades" / "9.jpg", colour=(0, 250, 0))
+    else:
+        target.unlink()
+    after = _build(cards)
+    expected = {"rewrite": len(before), "add": len(before) + 1, "remove": len(before) - 1}[change]
+    assert len(after) == expected
+    if change == "rewrite":
+        assert after[0][0][2].mean() > 0.9 and before[0][0][2].mean() < -0.6  # blue now, red before
+
+
+def test_the_fingerprint_names_the_files_not_where_they_lie(cards: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "elsewhere" / "cards"
+    shutil.copytree(cards, copy)
+    fingerprint = folder_fingerprint(_request(cards))
+    assert folder_fingerprint(_request(copy)) == fingerprint
+    _save(copy / "test" / "two of clubs" / "2.png")
+    assert folder_fingerprint(_request(copy)) != fingerprint
