@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, RUN_CHECKPOINTS, RunConfig, read_config_file
 from ganbench.errors import ConfigError, GanbenchError
@@ -254,7 +255,7 @@ def _print_search(outcome: Any) -> None:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for label, value in summary_rows(outcome):
-        table.add_row(label, value)
+        table.add_row(label, Text(value))  # Text: a protocol's "cifar10[classes=cat,dog]" is no markup
     table.add_row("MLflow UI", ui_command(outcome.tracking_uri))
     console.print(table)
 
@@ -319,7 +320,7 @@ def leaderboard(
     uri = tracking_uri or default_tracking_uri(Path(results_dir))
     boards = load_leaderboards(uri, metric, default_registry(), dataset)
     if not any(board.rankings for board in boards):
-        console.print(no_runs_message(boards, metric, uri))
+        console.print(no_runs_message(boards, metric, uri), markup=False)
         return
     print_leaderboards(boards, console)
     if export:

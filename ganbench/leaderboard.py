@@ -24,7 +24,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.store.entities import PagedList
 from mlflow.tracking import MlflowClient
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ganbench.data_identity import REFERENCE_TAG
 from ganbench.errors import ConfigError, GanbenchError, PluginError
@@ -352,13 +354,14 @@ def no_runs_message(boards: Sequence[Leaderboard], metric: str, tracking_uri: st
 
 def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
     for board in boards:
-        console.rule(f"[bold]{board.dataset}[/]: {board.metric}, {board.direction}")
+        # names and protocols such as "cifar10[classes=cat,dog]" are no markup
+        console.rule(f"[bold]{escape(board.dataset)}[/]: {board.metric}, {board.direction}")
         if not board.rankings:
-            console.print(f"No run of {board.dataset} has {board.metric}.")
+            console.print(f"No run of {board.dataset} has {board.metric}.", markup=False)
         if len(board.rankings) > 1:
-            console.print(several_protocols_line(board), style="yellow")
+            console.print(several_protocols_line(board), style="yellow", markup=False)
         for ranking in board.rankings:
-            table = Table(title=f"protocol: {ranking.protocol}", title_justify="left", header_style="bold")
+            table = Table(title=Text(f"protocol: {ranking.protocol}"), title_justify="left", header_style="bold")
             if ranking.note:
                 table.caption, table.caption_justify, table.caption_style = ranking.note, "left", "yellow"
             for column in COLUMNS:
@@ -370,7 +373,7 @@ def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
             for note in footnotes(ranking):
                 console.print(note, style="yellow", markup=False, highlight=False)
         if board.left_out:
-            console.print(left_out_line(board), style="dim")
+            console.print(left_out_line(board), style="dim", markup=False)
 
 
 # ---------------------------------------------------------------------------- exporting

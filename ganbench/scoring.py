@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ganbench import __version__
 from ganbench.assembly import load_dataset, pick_device
@@ -139,11 +140,11 @@ def print_scored(scored: Scored, console: Console) -> None:
         table.add_column(column, overflow="fold")
     for result in scored.results:
         if result.values is None:
-            table.add_row(result.metric, "unavailable", result.unavailable or "")
+            table.add_row(result.metric, "unavailable", Text(result.unavailable or ""))
             continue
         values = ", ".join(f"{key} {value:.4g}" for key, value in result.values.items())
         notes = ([result.protocol.describe()] if result.protocol else []) + list(result.flags)
-        table.add_row(result.metric, values, "; ".join(notes))
+        table.add_row(result.metric, values, Text("; ".join(notes)))  # Text: "[size=64]" is no markup
     if table.row_count:
         console.print(table)
     if scored.augment:

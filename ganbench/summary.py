@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ganbench.evaluation import MetricResult
 from ganbench.tracking import ui_command
@@ -39,7 +40,7 @@ def print_summary(outcome: Outcome, console: Console) -> None:
     for column in ("metric", "best", "final", "protocol"):
         table.add_column(column, overflow="fold")
     for row in _metric_rows(outcome):
-        table.add_row(*row)
+        table.add_row(*map(Text, row))  # Text: a protocol's "cifar10[classes=cat,dog]" is no markup
     if table.row_count:
         console.print(table)
     minutes, seconds = divmod(int(outcome.wall_seconds), 60)
@@ -50,7 +51,7 @@ def print_summary(outcome: Outcome, console: Console) -> None:
     console.print(f"run folder   {outcome.run_dir}")
     console.print(f"checkpoint   {outcome.checkpoint}")
     if outcome.best_checkpoint and outcome.best:
-        console.print(f"best         {outcome.best_checkpoint} ({outcome.best.describe()})")
+        console.print(f"best         {outcome.best_checkpoint} ({outcome.best.describe()})", markup=False)
     console.print(f"MLflow UI    {ui_command(outcome.tracking_uri)}")
     if outcome.status == "KILLED":
         console.print(f"resume with  ganbench run --resume {outcome.run_id}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import REPO, ganbench_command, plugin_env
+from tests.conftest import FAST_EXPERIMENT, REPO, ganbench_command, plugin_env
 
 FAST = [
     "--steps",
@@ -80,7 +80,7 @@ def test_config_file_then_flags(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "lr_g = 0.0003 (command line)" in result.stdout and "seed = 5 (config file)" in result.stdout
     client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
-    (recorded,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])
+    (recorded,) = client.search_runs([client.get_experiment_by_name(FAST_EXPERIMENT).experiment_id])
     assert recorded.data.params["lr_g"] == "0.0003" and recorded.data.params["seed"] == "5"
     assert recorded.info.run_name == "from-file"
     assert "pixel-fid" in result.stdout and "MLflow UI" in result.stdout  # the closing summary
@@ -134,13 +134,11 @@ def test_bad_input_is_one_clear_error_and_loses_nothing(case, earlier_run):
     assert "Error:" in result.stderr and expected in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert _digest(checkpoint) == checkpoint_digest
-    if case != "corrupt image":  # refused before any work: the store is untouched
-        assert _digest(home / "results" / "mlflow.db") == store_digest
+    # refused before any work (a folder small enough to cache is decoded, and its bad file found, at load)
+    assert _digest(home / "results" / "mlflow.db") == store_digest
     client = MlflowClient(f"sqlite:///{home / 'results' / 'mlflow.db'}")
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
-    assert [r.info.status for r in runs].count("FINISHED") == 1
-    if case == "corrupt image":  # that run started, read the bad file, and says so
-        assert any(r.info.status == "FAILED" and "9.png" in r.data.tags.get("ganbench.error", "") for r in runs)
+    assert [r.info.status for r in runs] == ["FINISHED"]
 
 
 def test_ctrl_c_saves_marks_killed_and_resume_finishes(tmp_path):

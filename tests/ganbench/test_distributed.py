@@ -18,7 +18,7 @@ from ganbench.data import real_batches
 from ganbench.distributed import World, per_sample
 from ganbench.errors import ConfigError
 from ganbench.runner import run
-from tests.conftest import plugin_env
+from tests.conftest import FAST_EXPERIMENT, plugin_env
 
 # A GAN without batch norm (per-process on CPUs), with every random draw of training on the path:
 # latents, the gradient penalty's interpolation, DiffAugment, several D steps, an EMA of G.
@@ -81,7 +81,7 @@ def test_two_processes_train_like_one_process_on_the_combined_batch(registry, co
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("ganbench run") == 1 and done.stdout.count("finished") == 1  # rank 0 alone prints
     client = _client(results)
-    (mlflow_run,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])  # rank 0's only
+    (mlflow_run,) = client.search_runs([client.get_experiment_by_name(FAST_EXPERIMENT).experiment_id])  # rank 0's only
     assert mlflow_run.info.status == "FINISHED" and mlflow_run.data.tags["processes"] == "2"
     run_id = mlflow_run.info.run_id
     assert [path.name for path in (results / "runs").iterdir()] == [run_id]

@@ -78,7 +78,7 @@ def test_a_checkpoint_scores_as_its_run_evaluated_it(registry, console, runs):
     wide = Console(file=StringIO(), width=300)  # one line per row, so the protocol reads as one string
     print_scored(by_path, wide)
     shown = wide.file.getvalue()
-    assert "pixel-fid" in shown and "40 generated vs 48 shapes/train, 32px" in shown
+    assert "pixel-fid" in shown and "40 generated vs 48 shapes[size=64]/train v2, 32px" in shown
 
 
 def test_a_run_id_scores_its_best_checkpoint_on_request(registry, console, tmp_path, monkeypatch):

@@ -41,6 +41,7 @@ def _evaluator_of(
 ) -> Evaluator:
     """An evaluator of ``specs`` on noise images, with extractor ``build`` for the "pixels" extractor."""
     key = {"dataset": "noise", "split": split, "resolution": 32, "options": {}, "data_dir": None}
+    key["data"] = f"noise/{split}"
     return Evaluator(
         specs,
         {"pixels": build},

@@ -16,7 +16,7 @@ from ganbench.checkpoint import load_checkpoint, save_checkpoint
 from ganbench.errors import GanbenchError
 from ganbench.filesystem import StorageError
 from ganbench.runner import run
-from tests.conftest import ganbench_command, plugin_env
+from tests.conftest import FAST_EXPERIMENT, ganbench_command, plugin_env
 
 
 def _client(results_dir: Path) -> MlflowClient:
@@ -55,7 +55,7 @@ def test_a_full_disk_fails_the_run_clearly_and_keeps_the_last_checkpoint(registr
     with pytest.raises(StorageError, match=r"disk is full: .*last\.pt could not be written.*--resume"):
         run(registry, fast_flags, {}, None, console)
     client = _client(Path(fast_flags["results_dir"]))
-    (failed,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])
+    (failed,) = client.search_runs([client.get_experiment_by_name(FAST_EXPERIMENT).experiment_id])
     assert failed.info.status == "FAILED" and "disk is full" in failed.data.tags["ganbench.error"]
     last = Path(failed.data.tags["ganbench.checkpoint"])
     assert load_checkpoint(last)["step"] == 6  # the checkpoint of the first evaluation, whole

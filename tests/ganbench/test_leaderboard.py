@@ -337,7 +337,11 @@ def test_a_dataset_selects_its_folders_and_option_variants_and_nothing_else(stor
     assert chosen == ["imagefolder:cards", "imagefolder:cards[channels=1]", "imagefolder:lesions"]
     chosen = [board.dataset for board in load_leaderboards(store.uri, "fid", registry, "imagefolder:cards")]
     assert chosen == ["imagefolder:cards", "imagefolder:cards[channels=1]"]
-    assert [b.dataset for b in load_leaderboards(store.uri, "fid", registry, "cifar10")] == ["cifar10[classes=cat,dog]"]
+    cats = load_leaderboards(store.uri, "fid", registry, "cifar10")
+    assert [board.dataset for board in cats] == ["cifar10[classes=cat,dog]"]
+    out = io.StringIO()
+    print_leaderboards(cats, Console(file=out, width=200))
+    assert "cifar10[classes=cat,dog]" in out.getvalue()  # shown as written, not read as rich markup
     unknown = r"nor a variant \(imagefolder:card\[<options>\]\)\. Experiments with runs: .*imagefolder:cards"
     with pytest.raises(ConfigError, match=unknown):
         load_leaderboards(store.uri, "fid", registry, "imagefolder:card")

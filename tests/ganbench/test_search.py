@@ -18,7 +18,7 @@ from rich.console import Console
 from ganbench.errors import ConfigError
 from ganbench.search import start_search
 from ganbench.search_settings import SearchSettings
-from tests.conftest import ganbench_command, plugin_env
+from tests.conftest import FAST_EXPERIMENT, ganbench_command, plugin_env
 
 # Trials that can diverge (the test loss turns NaN after `after` steps) and that differ in how well they learn.
 SPACE = {
@@ -63,7 +63,7 @@ def test_a_study_prunes_records_failures_and_tracks_every_trial(registry, search
     assert trials[0].params["lr_g"] == 2e-4, "trial 0 runs the paper's settings"
 
     client = _mlflow(search_flags)
-    experiment = client.get_experiment_by_name("shapes").experiment_id
+    experiment = client.get_experiment_by_name(FAST_EXPERIMENT).experiment_id
     parent = client.get_run(outcome.parent_run_id)
     assert parent.data.tags["ganbench.kind"] == "study" and parent.info.status == "FINISHED"
     assert parent.data.metrics["best_pixel-fid"] == pytest.approx(outcome.best.value)

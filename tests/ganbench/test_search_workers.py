@@ -20,7 +20,7 @@ from ganbench.errors import ConfigError
 from ganbench.search import open_storage, resume_search, start_search
 from ganbench.search_settings import SearchSettings
 from ganbench.workers import BudgetSpent, budget_spent, check_in_budget
-from tests.conftest import ganbench_command, plugin_env
+from tests.conftest import FAST_EXPERIMENT, ganbench_command, plugin_env
 from tests.support.postgres import PostgresServer, free_port
 
 SPACE = "[space]\nlr_g = { low = 1e-5, high = 1e-3, log = true }\nbatch_size = 16\naugment = 'none'\n"
@@ -77,7 +77,7 @@ def test_two_workers_share_one_study_and_run_every_trial_once(postgres: Postgres
     assert ran_by == {f"{socket.gethostname()}:{worker.pid}" for worker in workers}, "both workers did work"
 
     client = _mlflow(tmp_path)
-    experiment = client.get_experiment_by_name("shapes").experiment_id
+    experiment = client.get_experiment_by_name(FAST_EXPERIMENT).experiment_id
     (parent,) = client.search_runs([experiment], "tags.`ganbench.kind` = 'study'")
     children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert sorted(int(run.data.tags["ganbench.trial"]) for run in children) == [0, 1, 2, 3], "one run per trial"

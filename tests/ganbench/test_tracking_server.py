@@ -20,6 +20,7 @@ from ganbench import cli
 from ganbench.checkpoint import load_checkpoint
 from ganbench.runner import run
 from ganbench.tracking import HTTP_DEFAULTS, TrackingUnavailable
+from tests.conftest import FAST_EXPERIMENT
 from tests.support.postgres import free_port
 
 SERVER_START = 240  # seconds; `mlflow server` answers about 35 s after it starts on these machines
@@ -82,7 +83,7 @@ def test_runs_of_two_workers_land_on_one_server(registry, fast_flags, console, m
         outcomes = list(pool.map(lambda f: _worker_run(registry, f, console), flags))
 
     client = MlflowClient(mlflow_server.url)
-    experiment = client.get_experiment_by_name("shapes")
+    experiment = client.get_experiment_by_name(FAST_EXPERIMENT)
     on_server = {r.info.run_id: r for r in client.search_runs([experiment.experiment_id])}
     assert {o.run_id for o in outcomes} <= on_server.keys()
     for outcome in outcomes:

@@ -13,6 +13,7 @@ from ganbench.checkpoint import load_checkpoint
 from ganbench.errors import ConfigError, TrainingDiverged
 from ganbench.evaluation import Evaluator
 from ganbench.runner import run
+from tests.conftest import FAST_EXPERIMENT
 
 
 def _client(flags: dict) -> MlflowClient:
@@ -37,7 +38,7 @@ def test_a_run_records_params_metrics_tags_and_artifacts(registry, console, fast
     assert mlflow_run.data.tags["cpu_threads"] == str(torch.get_num_threads())
     assert mlflow_run.data.tags["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert mlflow_run.data.tags["platform"] == platform.platform()
-    assert "32 generated vs 32 shapes/train, 32px" in mlflow_run.data.tags["protocol.pixel-fid"]
+    assert "32 generated vs 32 shapes[size=256]/train v2, 32px" in mlflow_run.data.tags["protocol.pixel-fid"]
     assert [step for step, _ in _history(client, outcome.run_id, "loss_d")] == [3, 6, 9, 12]
     assert [step for step, _ in _history(client, outcome.run_id, "pixel_fid")] == [6, 12]
     assert "pixel-logits" not in mlflow_run.data.metrics  # never a number for what could not be computed
@@ -101,7 +102,7 @@ def test_a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(registry, c
     with pytest.raises(TrainingDiverged, match="non-finite.*between steps 6 and 9.*last good checkpoint"):
         run(registry, flags, {}, None, console)
     client = _client(flags)
-    (failed,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])
+    (failed,) = client.search_runs([client.get_experiment_by_name(FAST_EXPERIMENT).experiment_id])
     assert failed.info.status == "FAILED" and "non-finite" in failed.data.tags["ganbench.error"]
     state = load_checkpoint(Path(failed.data.tags["ganbench.checkpoint"]))
     assert state["step"] == 6
@@ -166,7 +167,7 @@ def test_ctrl_c_after_a_nan_keeps_the_good_checkpoint(registry, console, fast_fl
     with pytest.raises(TrainingDiverged):
         run(registry, flags, {}, None, console)
     client = _client(flags)
-    (failed,) = client.search_runs([client.get_experiment_by_name("shapes").experiment_id])
+    (failed,) = client.search_runs([client.get_experiment_by_name(FAST_EXPERIMENT).experiment_id])
     assert load_checkpoint(Path(failed.data.tags["ganbench.checkpoint"]))["step"] == 6
 
 

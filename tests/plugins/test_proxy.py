@@ -48,6 +48,7 @@ def key(split: str = "train", size: int = SMALL_SIZE, seed: int = 0) -> dict:
         "resolution": 32,
         "options": {"seed": seed, "size": size},
         "data_dir": None,
+        "data": f"shapes[size={size}]/{split}",
     }
 
 

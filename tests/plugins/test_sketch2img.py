@@ -128,7 +128,8 @@ def test_trains_end_to_end_on_shapes_edges_and_logs_condition_generated_real_gri
     results = {r.metric: r for r in outcome.evaluations[-1].results}
     assert {name: r.unavailable for name, r in results.items()} == {"pixel-fid": None, "ssim": None, "psnr": None}
     assert -1 <= results["ssim"].value <= 1 and results["psnr"].value > 0
-    assert "32 generated vs 32 shapes/test" in results["ssim"].protocol.describe()  # the study's test split
+    # the study's test split
+    assert "32 generated vs 32 shapes[size=256]/test v2" in results["ssim"].protocol.describe()
 
     # the last grid, against the checkpoint's model: condition | generated | real of the same reference images
     config = resolve_config(registry, {}, flags).config
