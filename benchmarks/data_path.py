@@ -85,7 +85,7 @@ def main() -> None:
     rows = [("training step alone (DCGAN, width 64, batch 64): the consumer", consumer)]
     for source, dataset in (("cached tensors", cached), ("files decoded on read", files)):
         for workers in worker_counts:
-            for pin in (False, True):
+            for pin in (False, True) if torch.cuda.is_available() else (False,):  # pinning needs a GPU driver
                 label = f"{source}, {workers} workers{', pinned' if pin else ''}"
                 rows.append((label, delivery(dataset, args.batches, workers, pin)))
     header = (
@@ -93,6 +93,7 @@ def main() -> None:
         f"into the cache) {first:.1f} s, later load (from the cache) {later:.2f} s. torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, {len(os.sched_getaffinity(0))} cores, load average "
         f"{os.getloadavg()[0]:.2f}."
+        + ("" if torch.cuda.is_available() else " Pinned memory not measured: it needs a GPU driver.")
     )
     lines = [header, "", "| path | images/s | × the training step |", "|---|---|---|"]
     lines += [f"| {label} | {speed:,.0f} | {speed / consumer:.2f} |" for label, speed in rows]

@@ -58,10 +58,12 @@ def real_batches(
     workers: int = 0,
     rank: int = 0,
     ranks: int = 1,
+    pin_memory: bool = False,
 ) -> Iterator[Sequence[torch.Tensor]]:
     """Endless (images, labels) batches, (images, labels, conditions) for a conditioned dataset;
     ``start_batch`` skips the batches a resumed run already used. With ``ranks`` > 1, this rank's slice of
-    each batch of ``batch_size`` (which ``ranks`` divides), the same batches on every rank."""
+    each batch of ``batch_size`` (which ``ranks`` divides), the same batches on every rank. ``pin_memory``:
+    page-locked batches, whose copies to a GPU can overlap computation."""
     # A whole number of batches per epoch (drop_last semantics) keeps every batch full.
     usable = len(dataset) - len(dataset) % batch_size
     sampler: Sampler[int] = EpochSampler(len(dataset), seed, start_batch * batch_size, per_epoch=usable)
@@ -76,6 +78,7 @@ def real_batches(
         num_workers=workers,
         persistent_workers=workers > 0,
         drop_last=True,
+        pin_memory=pin_memory,
         generator=torch.Generator().manual_seed(seed + start_batch),
     )
     return iter(loader)

@@ -218,6 +218,7 @@ class Trainer:
             config.workers,
             self.world.rank,
             self.world.size,
+            pin_memory=self.c.device.type == "cuda",  # so that the copies to the GPU below overlap
         )
         loss_sum = torch.zeros(2, device=self.c.device)
         interval_start, interval_steps, status, message = time.perf_counter(), 0, "FINISHED", ""

@@ -1,0 +1,262 @@
+"""The cifar10-jpeg leaderboard: the CPU recipes, several seeds each, one protocol, resumable.
+
+Trains every recipe of ``recipes/cpu`` named by --models with every seed of --seeds, and each
+recipe of --conditional with the first seed; every run evaluates once, at its end (FID and KID
+of 5,000 generated images against the copy's 10,000 test images; conditional models also
+proxy-acc and proxy-diversity). Measures the floor too: FID and KID of 10,000 train images of
+the copy against its test images. After each piece of work it rewrites OUT.md and OUT.csv
+and copies each model's sample grid to OUT/, so an interrupted job leaves what it finished.
+
+Resumable: a run that finished (by its run name, in the store under --results-dir) is not run
+again, a run that a killed job left RUNNING is marked FAILED and run anew, and the floor is
+measured once. Put --results-dir outside a work tree that may be laid anew between sessions.
+
+    .venv/bin/python benchmarks/cifar10_jpeg.py --results-dir /work/ganbench-board
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+from mlflow.tracking import MlflowClient
+from rich.console import Console
+from scipy import stats
+
+from ganbench.config import read_config_file
+from ganbench.leaderboard import load_leaderboards, to_markdown
+from ganbench.registry import default_registry
+from ganbench.runner import run
+from ganbench.scoring import score
+from ganbench.tracking import default_tracking_uri
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPES = REPO / "recipes" / "cpu"
+EXPERIMENT = "imagefolder:cifar10-jpeg"
+FLOOR_SAMPLES = 10_000
+CHANCE = 0.1  # ten classes
+PUBLISHED_FLOOR = "3.15 (original CIFAR-10, 50k train vs 10k test images; clean-fid's published statistics)"
+
+
+def run_name(recipe: str, seed: int) -> str:
+    return f"{recipe}-cpu-s{seed}"
+
+
+def finished_runs(tracking_uri: str) -> dict[str, object]:
+    """Run name -> the finished run of the experiment; RUNNING leftovers of a killed job are marked FAILED."""
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return {}
+    done = {}
+    for found in client.search_runs([experiment.experiment_id], max_results=1000):
+        if found.info.status == "FINISHED":
+            done[found.info.run_name] = found
+        elif found.info.status == "RUNNING":
+            client.set_tag(found.info.run_id, "ganbench.error", "the leaderboard job was killed during this run")
+            client.set_terminated(found.info.run_id, "FAILED")
+    return done
+
+
+def recipe_model(recipe: str) -> str:
+    return str(read_config_file(RECIPES / f"{recipe}.toml")["model"])
+
+
+def train(recipe: str, seed: int, data_dir: str, results_dir: str, overrides: dict[str, str]) -> None:
+    values = read_config_file(RECIPES / f"{recipe}.toml")
+    flags = {"seed": seed, "run_name": run_name(recipe, seed), "data_dir": data_dir, "results_dir": results_dir}
+    run(default_registry(), {**flags, **overrides}, values, None, Console(stderr=True))
+
+
+def measure_floor(data_dir: str, results_dir: str, record: Path) -> dict:
+    """FID and KID of FLOOR_SAMPLES train images of the copy against its whole test split."""
+    flags = {
+        "dataset": "imagefolder",
+        "data_dir": data_dir,
+        "results_dir": results_dir,
+        "reference_split": "test",
+        "reference_samples": 0,
+        "eval_samples": FLOOR_SAMPLES,
+        "metrics": ["fid", "kid"],
+    }
+    start = time.perf_counter()
+    scored = score(str(Path(data_dir) / "train"), default_registry(), flags, None, Console(stderr=True))
+    floor = {
+        result.metric: {"values": result.values, "protocol": result.protocol.describe() if result.protocol else ""}
+        for result in scored.results
+    }
+    floor["seconds"] = round(time.perf_counter() - start)
+    record.write_text(json.dumps(floor, indent=2))
+    return floor
+
+
+def seed_values(done: dict, recipe: str, seeds: list[int], key: str) -> list[float]:
+    return [done[name].data.metrics[key] for s in seeds if (name := run_name(recipe, s)) in done]
+
+
+def separability(done: dict, recipes: list[str], seeds: list[int]) -> list[str]:
+    """For neighbours in the FID order (means over seeds): Welch's t-test on their seeds' FIDs."""
+    means = {r: statistics.mean(v) for r in recipes if len(v := seed_values(done, r, seeds, "fid")) >= 2}
+    order = sorted(means, key=means.get)
+    lines = []
+    for better, worse in zip(order, order[1:], strict=False):
+        a, b = seed_values(done, better, seeds, "fid"), seed_values(done, worse, seeds, "fid")
+        p = stats.ttest_ind(a, b, equal_var=False).pvalue
+        verdict = "told apart" if p < 0.05 else "NOT told apart at this budget: do not read their order"
+        shown = f"FID {means[better]:.1f} vs {means[worse]:.1f}, Welch's t-test p = {p:.3f}"
+        lines.append(f"- {better} vs {worse}: {shown}: {verdict}.")
+    return lines
+
+
+def conditional_rows(done: dict, recipes: list[str], seed: int) -> list[str]:
+    rows = []
+    for recipe in recipes:
+        found = done.get(run_name(recipe, seed))
+        if found is None:
+            rows.append(f"| {recipe} | not run yet | | | |")
+            continue
+        metrics = found.data.metrics
+        rows.append(
+            f"| {recipe} | {metrics.get('proxy_acc', float('nan')):.3f} | {CHANCE} | "
+            f"{metrics.get('proxy_acc_real', float('nan')):.3f} | {metrics.get('proxy_diversity', float('nan')):.3f} |"
+        )
+    return rows
+
+
+def copy_grids(done: dict, recipes: list[str], seed: int, out: Path) -> list[str]:
+    lines = []
+    for recipe in recipes:
+        found = done.get(run_name(recipe, seed))
+        if found is None:
+            continue
+        grids = sorted((Path(found.data.tags["ganbench.checkpoint"]).parents[1] / "samples").glob("step_*.png"))
+        if grids:
+            shutil.copyfile(grids[-1], out / f"{recipe}.png")
+            lines.append(f"![{recipe}]({out.name}/{recipe}.png)")
+    return lines
+
+
+def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None, command: str) -> None:
+    done = finished_runs(tracking_uri)
+    registry = default_registry()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    when = datetime.now().astimezone()
+    seeds = args.seeds
+    conditional = [r for r in [*args.models, *args.conditional] if registry.get("model", recipe_model(r)).conditional]
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    )
+    sections = [
+        "# cifar10-jpeg leaderboard (the JPEG copy of CIFAR-10, not CIFAR-10)",
+        "",
+        f"Command: `{command}`. Machine: {machine}. Written {when:%Y-%m-%d %H:%M %Z}.",
+        "",
+        "Budget: the CPU recipes of `recipes/cpu`, about 8 minutes of training each on 2 cores, then one "
+        "evaluation at the end: FID and KID of 5,000 generated images against the copy's 10,000 test images. "
+        f"Seeds {', '.join(map(str, seeds))}. The copy's images are JPEG (quality 75): these numbers compare "
+        "only with numbers of the same protocol on the same copy, never with published CIFAR-10 FIDs.",
+        "",
+    ]
+    for metric in ("fid", "kid"):
+        boards = load_leaderboards(tracking_uri, metric, registry, EXPERIMENT)
+        sections += [to_markdown(boards, command, when), ""]
+    sections += [
+        "## Can the models be told apart?",
+        "",
+        *(separability(done, args.models, seeds) or ["- too few seeds finished yet"]),
+        "",
+    ]
+    sections += [
+        f"## Conditional models (seed {seeds[0]}, the same budget)",
+        "",
+        "proxy-acc: the share of generated images that a classifier trained on the copy's train split assigns to the "
+        "class asked for; real: its accuracy on the test images; proxy-diversity: the variety within each class, "
+        "relative to the real images'.",
+        "",
+        "| model | proxy-acc | chance | proxy-acc of real images | proxy-diversity |",
+        "|---|---|---|---|---|",
+        *conditional_rows(done, conditional, seeds[0]),
+        "",
+    ]
+    if floor:
+        sections += [
+            "## The floor: the copy's train images against its test images",
+            "",
+            f"FID {floor['fid']['values']['fid']:.2f}, KID {floor['kid']['values']['kid']:.4f} "
+            f"({floor['fid']['protocol']}; {floor['seconds']} s). Published for the original: FID {PUBLISHED_FLOOR}; "
+            "the pixels differ (JPEG) and so does the train sample (10k, not 50k), so the two are not comparable.",
+            "",
+        ]
+    grids = copy_grids(done, [*args.models, *args.conditional], seeds[0], out)
+    if grids:
+        sections += [f"## Samples (seed {seeds[0]}, the final generator)", "", *grids, ""]
+    out.with_suffix(".md").write_text("\n".join(sections))
+    with out.with_suffix(".csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "seed", "run_id", "fid", "kid", "proxy_acc", "proxy_diversity", "minutes"])
+        for recipe in [*args.models, *args.conditional]:
+            for seed in seeds:
+                found = done.get(run_name(recipe, seed))
+                if found:
+                    metrics, info = found.data.metrics, found.info
+                    writer.writerow(
+                        [
+                            recipe,
+                            seed,
+                            info.run_id,
+                            metrics.get("fid"),
+                            metrics.get("kid"),
+                            metrics.get("proxy_acc"),
+                            metrics.get("proxy_diversity"),
+                            round((info.end_time - info.start_time) / 60000, 1),
+                        ]
+                    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data" / "cifar10-jpeg"))
+    parser.add_argument("--results-dir", default="results", help="The MLflow store and caches of the job.")
+    parser.add_argument("--models", default="dcgan,wgan-gp,sngan,sagan", help="Recipes run with every seed.")
+    parser.add_argument("--conditional", default="cdcgan,acgan,cgan-pd", help="Recipes run with the first seed.")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "leaderboards" / "cifar10-jpeg")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="A run setting for every run.")
+    parser.add_argument("--no-floor", action="store_true", help="Do not measure the train-vs-test floor.")
+    args = parser.parse_args()
+    overrides = dict(pair.split("=", 1) for pair in args.set)
+    args.models, args.conditional = args.models.split(","), [m for m in args.conditional.split(",") if m]
+    args.seeds = [int(seed) for seed in args.seeds.split(",")]
+    command = shlex.join(["python", "benchmarks/cifar10_jpeg.py", *sys.argv[1:]])
+    tracking_uri = default_tracking_uri(Path(args.results_dir))
+    floor_record = Path(args.results_dir) / "cifar10-jpeg-floor.json"
+    floor = json.loads(floor_record.read_text()) if floor_record.is_file() else None
+    plan = [(recipe, seed) for seed in args.seeds for recipe in args.models]
+    if not args.no_floor:  # after the first seed's runs, which cache the test images' features
+        plan[len(args.models) : len(args.models)] = [("floor", -1)]
+    plan += [(recipe, args.seeds[0]) for recipe in args.conditional]
+    for recipe, seed in plan:
+        if recipe == "floor":
+            if floor is None:
+                floor = measure_floor(args.data_dir, args.results_dir, floor_record)
+        elif run_name(recipe, seed) not in finished_runs(tracking_uri):
+            train(recipe, seed, args.data_dir, args.results_dir, overrides)
+        write_report(args, tracking_uri, floor, command)
+    print(args.out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()
