@@ -107,6 +107,17 @@ def _corrupt_folder(root: Path) -> Path:
     return root / "cards"
 
 
+def _flat_folder(root: Path) -> Path:
+    """Class folders with no train/valid/test above them: every image is in the train split."""
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (root / "flat" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (40, 40), (i * 40, 0, 0)).save(root / "flat" / name / f"{i}.png")
+    return root / "flat"
+
+
 BAD_INPUTS = {
     "unknown model": (["--model", "stylegan9"], "Unknown model 'stylegan9'"),
     "negative lr": (["--lr-g", "-1e-4"], "lr_g"),
@@ -115,6 +126,10 @@ BAD_INPUTS = {
     "missing data dir": (["--dataset", "mnist", "--data-dir", "no/such/dir"], "no/such/dir"),
     "empty folder": (["--dataset", "imagefolder", "--data-dir", "empty"], "empty"),
     "corrupt image": (["--dataset", "imagefolder", "--data-dir", "CORRUPT", "--batch-size", "2"], "9.png"),
+    "no test split": (
+        ["--dataset", "imagefolder", "--data-dir", "FLAT", "--batch-size", "2", "--reference-split", "test"],
+        "there is no 'test' split. Use the train split (--reference-split train)",
+    ),
     "bad option": (["--model-option", "width"], "KEY=VALUE"),
     "missing resume": (["--resume", "does-not-exist"], "does-not-exist"),
 }
@@ -126,8 +141,8 @@ def test_bad_input_is_one_clear_error_and_loses_nothing(case, earlier_run):
     store_digest = _digest(home / "results" / "mlflow.db")
     args, expected = BAD_INPUTS[case]
     (home / "empty").mkdir(exist_ok=True)
-    if "CORRUPT" in args:
-        args = [str(_corrupt_folder(home / case.replace(" ", "_"))) if a == "CORRUPT" else a for a in args]
+    folders = {"CORRUPT": _corrupt_folder, "FLAT": _flat_folder}
+    args = [str(folders[a](home / case.replace(" ", "_"))) if a in folders else a for a in args]
     fast = [a for a in FAST if not a.startswith("size=") and a != "--dataset-option"]
     result = ganbench(["run", *fast, *args], home)
     assert result.returncode != 0
