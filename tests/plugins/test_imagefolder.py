@@ -228,3 +228,17 @@ def test_the_fingerprint_names_the_files_not_where_they_lie(cards: Path, tmp_pat
     assert folder_fingerprint(_request(copy)) == fingerprint
     _save(copy / "test" / "two of clubs" / "2.png")
     assert folder_fingerprint(_request(copy)) != fingerprint
+
+
+def test_worker_processes_decode_what_one_process_does_and_name_a_bad_file_plainly(tmp_path: Path) -> None:
+    from ganbench.imagedata import DECODE_BATCH, decode_all
+
+    for index in range(DECODE_BATCH + 20):  # more than one batch: decoded by worker processes
+        _save(tmp_path / "cat" / f"{index:03d}.png", size=(10, 14), colour=(index % 256, 7, 200))
+    files = imagefolder.ImageFileDataset([(p, 0) for p in sorted((tmp_path / "cat").iterdir())], ["cat"], 3, 8)
+    assert torch.equal(decode_all(files, workers=2), decode_all(files, workers=0))
+    broken = tmp_path / "cat" / "270.png"
+    broken.write_text("not an image")
+    with pytest.raises(DatasetError, match="Remove or replace") as error:
+        decode_all(files, workers=2)
+    assert str(broken) in str(error.value) and "Traceback" not in str(error.value)
