@@ -8,8 +8,9 @@ the copy against its test images. After each piece of work it rewrites OUT.md an
 and copies each model's sample grid to OUT/, so an interrupted job leaves what it finished.
 
 Resumable: a run that finished (by its run name, in the store under --results-dir) is not run
-again, a run that a killed job left RUNNING is marked FAILED and run anew, and the floor is
+again, a run that a killed job left RUNNING is marked FAILED (when the job starts) and run anew, and the floor is
 measured once. Put --results-dir outside a work tree that may be laid anew between sessions.
+``--report-only`` rewrites OUT from the store and runs nothing.
 
     .venv/bin/python benchmarks/cifar10_jpeg.py --results-dir /work/ganbench-board
 """
@@ -46,27 +47,32 @@ RECIPES = REPO / "recipes" / "cpu"
 EXPERIMENT = "imagefolder:cifar10-jpeg"
 FLOOR_SAMPLES = 10_000
 CHANCE = 0.1  # ten classes
-PUBLISHED_FLOOR = "3.15 (original CIFAR-10, 50k train vs 10k test images; clean-fid's published statistics)"
+PUBLISHED_FLOOR = "3.15 (the original CIFAR-10's 50k train vs 10k test images)"
 
 
 def run_name(recipe: str, seed: int) -> str:
     return f"{recipe}-cpu-s{seed}"
 
 
-def finished_runs(tracking_uri: str) -> dict[str, object]:
-    """Run name -> the finished run of the experiment; RUNNING leftovers of a killed job are marked FAILED."""
+def _runs(tracking_uri: str, status: str) -> list:
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
-        return {}
-    done = {}
-    for found in client.search_runs([experiment.experiment_id], max_results=1000):
-        if found.info.status == "FINISHED":
-            done[found.info.run_name] = found
-        elif found.info.status == "RUNNING":
-            client.set_tag(found.info.run_id, "ganbench.error", "the leaderboard job was killed during this run")
-            client.set_terminated(found.info.run_id, "FAILED")
-    return done
+        return []
+    return [r for r in client.search_runs([experiment.experiment_id], max_results=1000) if r.info.status == status]
+
+
+def finished_runs(tracking_uri: str) -> dict[str, object]:
+    """Run name -> the finished run of the experiment."""
+    return {found.info.run_name: found for found in _runs(tracking_uri, "FINISHED")}
+
+
+def fail_leftovers(tracking_uri: str) -> None:
+    """Mark FAILED the runs an earlier, killed job left RUNNING (call it only with no other job running)."""
+    client = MlflowClient(tracking_uri)
+    for found in _runs(tracking_uri, "RUNNING"):
+        client.set_tag(found.info.run_id, "ganbench.error", "the leaderboard job was killed during this run")
+        client.set_terminated(found.info.run_id, "FAILED")
 
 
 def recipe_model(recipe: str) -> str:
@@ -150,6 +156,10 @@ def copy_grids(done: dict, recipes: list[str], seed: int, out: Path) -> list[str
 def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None, command: str) -> None:
     done = finished_runs(tracking_uri)
     registry = default_registry()
+    planned = [run_name(r, s) for s in args.seeds for r in args.models] + [
+        run_name(r, args.seeds[0]) for r in args.conditional
+    ]
+    finished = [name for name in planned if name in done]
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     when = datetime.now().astimezone()
@@ -169,6 +179,8 @@ def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None
         f"Seeds {', '.join(map(str, seeds))}. The copy's images are JPEG (quality 75): these numbers compare "
         "only with numbers of the same protocol on the same copy, never with published CIFAR-10 FIDs.",
         "",
+        f"Finished so far: {len(finished)} of the {len(planned)} runs planned ({', '.join(finished) or 'none'}).",
+        "",
     ]
     for metric in ("fid", "kid"):
         boards = load_leaderboards(tracking_uri, metric, registry, EXPERIMENT)
@@ -176,15 +188,15 @@ def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None
     sections += [
         "## Can the models be told apart?",
         "",
-        *(separability(done, args.models, seeds) or ["- too few seeds finished yet"]),
+        *(separability(done, args.models, seeds) or ["- not yet: fewer than two models have two seeds or more"]),
         "",
     ]
     sections += [
         f"## Conditional models (seed {seeds[0]}, the same budget)",
         "",
         "proxy-acc: the share of generated images that a classifier trained on the copy's train split assigns to the "
-        "class asked for; real: its accuracy on the test images; proxy-diversity: the variety within each class, "
-        "relative to the real images'.",
+        "class asked for; real: its accuracy on the test images, which bounds what proxy-acc can show; "
+        "proxy-diversity: the variety within each class, relative to the real images'.",
         "",
         "| model | proxy-acc | chance | proxy-acc of real images | proxy-diversity |",
         "|---|---|---|---|---|",
@@ -195,9 +207,11 @@ def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None
         sections += [
             "## The floor: the copy's train images against its test images",
             "",
-            f"FID {floor['fid']['values']['fid']:.2f}, KID {floor['kid']['values']['kid']:.4f} "
-            f"({floor['fid']['protocol']}; {floor['seconds']} s). Published for the original: FID {PUBLISHED_FLOOR}; "
-            "the pixels differ (JPEG) and so does the train sample (10k, not 50k), so the two are not comparable.",
+            f"FID {floor['fid']['values']['fid']:.2f}, KID {floor['kid']['values']['kid']:.5f} of {FLOOR_SAMPLES:,} "
+            f"train images against the test images ({floor['fid']['protocol']}, where the train images stand as "
+            f"the generated ones; {floor['seconds']} s): what a model that drew the training images would score. "
+            f"Published for the original: FID {PUBLISHED_FLOOR}; the pixels differ (JPEG) and so does the train "
+            "sample (10k, not 50k: fewer samples bias FID upwards), so the two are not comparable.",
             "",
         ]
     grids = copy_grids(done, [*args.models, *args.conditional], seeds[0], out)
@@ -236,11 +250,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "leaderboards" / "cifar10-jpeg")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="A run setting for every run.")
     parser.add_argument("--no-floor", action="store_true", help="Do not measure the train-vs-test floor.")
+    parser.add_argument("--report-only", action="store_true", help="Rewrite OUT from the store; run nothing.")
     args = parser.parse_args()
     overrides = dict(pair.split("=", 1) for pair in args.set)
     args.models, args.conditional = args.models.split(","), [m for m in args.conditional.split(",") if m]
     args.seeds = [int(seed) for seed in args.seeds.split(",")]
-    command = shlex.join(["python", "benchmarks/cifar10_jpeg.py", *sys.argv[1:]])
+    # the command that reproduces the table: the job's, not the one that only rewrote it
+    command = shlex.join(["python", "benchmarks/cifar10_jpeg.py", *(a for a in sys.argv[1:] if a != "--report-only")])
     tracking_uri = default_tracking_uri(Path(args.results_dir))
     floor_record = Path(args.results_dir) / "cifar10-jpeg-floor.json"
     floor = json.loads(floor_record.read_text()) if floor_record.is_file() else None
@@ -248,12 +264,16 @@ def main() -> None:
     if not args.no_floor:  # after the first seed's runs, which cache the test images' features
         plan[len(args.models) : len(args.models)] = [("floor", -1)]
     plan += [(recipe, args.seeds[0]) for recipe in args.conditional]
-    for recipe, seed in plan:
+    if not args.report_only:
+        fail_leftovers(tracking_uri)
+    for recipe, seed in [] if args.report_only else plan:
         if recipe == "floor":
             if floor is None:
                 floor = measure_floor(args.data_dir, args.results_dir, floor_record)
         elif run_name(recipe, seed) not in finished_runs(tracking_uri):
             train(recipe, seed, args.data_dir, args.results_dir, overrides)
+        write_report(args, tracking_uri, floor, command)
+    if args.report_only:
         write_report(args, tracking_uri, floor, command)
     print(args.out.with_suffix(".md").read_text())
 
