@@ -23,7 +23,7 @@ from ganbench.config import (
     flat_params,
     resolve_config,
 )
-from ganbench.data_identity import REFERENCE_TAG, data_identity, experiment_name
+from ganbench.data_identity import REFERENCE_TAG, experiment_name
 from ganbench.distributed import from_environment, join
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.filesystem import ensure_writable, explaining_write_errors
@@ -120,7 +120,8 @@ def run(
         style="dim",
     )
     join(world, components.device)
-    main_tracker = start_tracking(config, registry, checkpoint, tags) if world.is_main else None
+    reference_data = components.evaluator.reference_key["data"]
+    main_tracker = start_tracking(config, registry, checkpoint, tags, reference_data) if world.is_main else None
     run_id = world.broadcast(main_tracker.run_id if main_tracker else "")
     tracking_uri = config.tracking_uri or default_tracking_uri(Path(config.results_dir))
     tracker = main_tracker or SilentTracker(run_id, tracking_uri)
@@ -174,21 +175,25 @@ def environment_tags() -> dict[str, str]:
 
 
 def start_tracking(
-    config: RunConfig, registry: Registry, checkpoint: dict[str, Any] | None, tags: Mapping[str, str] | None
+    config: RunConfig,
+    registry: Registry,
+    checkpoint: dict[str, Any] | None,
+    tags: Mapping[str, str] | None,
+    reference_data: str,
 ) -> Tracker:
-    """The run's MLflow run: the checkpoint's, reopened, or a new one with ``tags``."""
+    """The run's MLflow run: the checkpoint's, reopened, or a new one with ``tags`` and ``reference_data``
+    (the evaluator's reference identity, ``DataIdentity.describe``)."""
     tracker = make_tracker(config)
     if checkpoint:
         tracker.resume(checkpoint["run_id"])
         return tracker
-    reference = data_identity(config, registry, config.reference_split, reference=True)
     tracker.start(
         experiment_name(config, registry),
         config.run_name or f"{config.model}-{config.dataset}-s{config.seed}",
         {
             "model": config.model,
             "dataset": config.dataset,
-            REFERENCE_TAG: reference.describe(),
+            REFERENCE_TAG: reference_data,
             "loss": config.loss,
             "ganbench.version": __version__,
             **(tags or {}),
