@@ -1,16 +1,19 @@
-"""The cifar10-jpeg leaderboard: the CPU recipes, several seeds each, one protocol, resumable.
+"""The cifar10-jpeg leaderboard: the CPU recipes, several seeds each, one protocol, resumable across sessions.
 
 Trains every recipe of ``recipes/cpu`` named by --models with every seed of --seeds, and each
 recipe of --conditional with the first seed; every run evaluates once, at its end (FID and KID
 of 5,000 generated images against the copy's 10,000 test images; conditional models also
 proxy-acc and proxy-diversity). Measures the floor too: FID and KID of 10,000 train images of
-the copy against its test images. After each piece of work it rewrites OUT.md and OUT.csv
-and copies each model's sample grid to OUT/, so an interrupted job leaves what it finished.
+the copy against its test images.
 
-Resumable: a run that finished (by its run name, in the store under --results-dir) is not run
-again, a run that a killed job left RUNNING is marked FAILED (when the job starts) and run anew, and the floor is
-measured once. Put --results-dir outside a work tree that may be laid anew between sessions.
-``--report-only`` rewrites OUT from the store and runs nothing.
+Each finished run leaves a record, OUT/runs/<recipe>-cpu-s<seed>.json (its values, protocols,
+time and machine), and the floor OUT/floor.json; the tables OUT.md and OUT.csv and each model's
+sample grid in OUT/ are rewritten from the records after each piece of work. The records are
+meant to be committed: a job resumed on a fresh machine, with an empty MLflow store, skips every
+run that has a record (or a finished run in the store under --results-dir), so a leaderboard
+larger than one session's time is built over several. A run that a killed job left RUNNING in
+the store is marked FAILED when a job starts, and run anew. ``--report-only`` rewrites OUT from
+the records and runs nothing.
 
     .venv/bin/python benchmarks/cifar10_jpeg.py --results-dir /work/ganbench-board
 """
@@ -19,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import platform
 import shlex
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -36,7 +41,7 @@ from rich.console import Console
 from scipy import stats
 
 from ganbench.config import read_config_file
-from ganbench.leaderboard import load_leaderboards, to_markdown
+from ganbench.leaderboard import Leaderboard, ScoredRun, higher_is_better, rank, scored_run, to_markdown
 from ganbench.registry import default_registry
 from ganbench.runner import run
 from ganbench.scoring import score
@@ -45,13 +50,27 @@ from ganbench.tracking import default_tracking_uri
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes" / "cpu"
 EXPERIMENT = "imagefolder:cifar10-jpeg"
+RANKED_METRICS = ("fid", "kid")
 FLOOR_SAMPLES = 10_000
 CHANCE = 0.1  # ten classes
+CSV_COLUMNS = ["model", "seed", "run_id", "fid", "kid", "proxy_acc", "proxy_diversity", "minutes", "finished"]
 PUBLISHED_FLOOR = "3.15 (the original CIFAR-10's 50k train vs 10k test images)"
 
 
 def run_name(recipe: str, seed: int) -> str:
     return f"{recipe}-cpu-s{seed}"
+
+
+def machine() -> str:
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    )
+
+
+def commit() -> str:
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
 
 
 def _runs(tracking_uri: str, status: str) -> list:
@@ -85,6 +104,54 @@ def train(recipe: str, seed: int, data_dir: str, results_dir: str, overrides: di
     run(default_registry(), {**flags, **overrides}, values, None, Console(stderr=True))
 
 
+# ---------------------------------------------------------------------------- records
+
+
+def load_records(out: Path) -> dict[str, dict]:
+    """Run name -> its record, from OUT/runs."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))}
+
+
+def write_record(out: Path, tracking_uri: str, recipe: str, seed: int, overrides: dict[str, str]) -> dict:
+    """The record of a finished run: what the tables need, so that they outlive the MLflow store."""
+    client, registry = MlflowClient(tracking_uri), default_registry()
+    found = finished_runs(tracking_uri)[run_name(recipe, seed)]
+    ranked = {}
+    for metric in RANKED_METRICS:
+        scored = scored_run(client, found, metric, higher_is_better(registry, metric))
+        if isinstance(scored, ScoredRun):
+            ranked[metric] = {k: v for k, v in dataclasses.asdict(scored).items() if k != "configuration"}
+    info = found.info
+    record = {
+        "run_name": run_name(recipe, seed),
+        "recipe": recipe,
+        "seed": seed,
+        "settings": overrides,
+        "ranked": ranked,
+        "metrics": found.data.metrics,
+        "minutes": round((info.end_time - info.start_time) / 60000, 1),
+        "finished": datetime.fromtimestamp(info.end_time / 1000).astimezone().isoformat(timespec="minutes"),
+        "machine": machine(),
+        "commit": commit(),
+    }
+    path = out / "runs" / f"{record['run_name']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    grids = sorted((Path(found.data.tags["ganbench.checkpoint"]).parents[1] / "samples").glob("step_*.png"))
+    if grids and not (out / f"{recipe}.png").exists():  # the first seed run's grid stands for the model
+        shutil.copyfile(grids[-1], out / f"{recipe}.png")
+    return record
+
+
+def scored(record: dict, metric: str) -> ScoredRun | None:
+    """The record's run as the leaderboard ranks it; repeats of a recipe share its configuration."""
+    fields = record["ranked"].get(metric)
+    if fields is None:
+        return None
+    configuration = frozenset({("recipe", record["recipe"]), *record["settings"].items()})
+    return ScoredRun(**fields, configuration=configuration)
+
+
 def measure_floor(data_dir: str, results_dir: str, record: Path) -> dict:
     """FID and KID of FLOOR_SAMPLES train images of the copy against its whole test split."""
     flags = {
@@ -94,30 +161,34 @@ def measure_floor(data_dir: str, results_dir: str, record: Path) -> dict:
         "reference_split": "test",
         "reference_samples": 0,
         "eval_samples": FLOOR_SAMPLES,
-        "metrics": ["fid", "kid"],
+        "metrics": list(RANKED_METRICS),
     }
     start = time.perf_counter()
-    scored = score(str(Path(data_dir) / "train"), default_registry(), flags, None, Console(stderr=True))
+    measured = score(str(Path(data_dir) / "train"), default_registry(), flags, None, Console(stderr=True))
     floor = {
         result.metric: {"values": result.values, "protocol": result.protocol.describe() if result.protocol else ""}
-        for result in scored.results
+        for result in measured.results
     }
     floor["seconds"] = round(time.perf_counter() - start)
-    record.write_text(json.dumps(floor, indent=2))
+    floor["machine"] = machine()
+    record.write_text(json.dumps(floor, indent=2) + "\n")
     return floor
 
 
-def seed_values(done: dict, recipe: str, seeds: list[int], key: str) -> list[float]:
-    return [done[name].data.metrics[key] for s in seeds if (name := run_name(recipe, s)) in done]
+# ---------------------------------------------------------------------------- report
 
 
-def separability(done: dict, recipes: list[str], seeds: list[int]) -> list[str]:
+def seed_values(records: dict, recipe: str, seeds: list[int], key: str) -> list[float]:
+    return [records[name]["metrics"][key] for s in seeds if (name := run_name(recipe, s)) in records]
+
+
+def separability(records: dict, recipes: list[str], seeds: list[int]) -> list[str]:
     """For neighbours in the FID order (means over seeds): Welch's t-test on their seeds' FIDs."""
-    means = {r: statistics.mean(v) for r in recipes if len(v := seed_values(done, r, seeds, "fid")) >= 2}
+    means = {r: statistics.mean(v) for r in recipes if len(v := seed_values(records, r, seeds, "fid")) >= 2}
     order = sorted(means, key=means.get)
     lines = []
     for better, worse in zip(order, order[1:], strict=False):
-        a, b = seed_values(done, better, seeds, "fid"), seed_values(done, worse, seeds, "fid")
+        a, b = seed_values(records, better, seeds, "fid"), seed_values(records, worse, seeds, "fid")
         p = stats.ttest_ind(a, b, equal_var=False).pvalue
         verdict = "told apart" if p < 0.05 else "NOT told apart at this budget: do not read their order"
         shown = f"FID {means[better]:.1f} vs {means[worse]:.1f}, Welch's t-test p = {p:.3f}"
@@ -125,14 +196,14 @@ def separability(done: dict, recipes: list[str], seeds: list[int]) -> list[str]:
     return lines
 
 
-def conditional_rows(done: dict, recipes: list[str], seed: int) -> list[str]:
+def conditional_rows(records: dict, recipes: list[str], seed: int) -> list[str]:
     rows = []
     for recipe in recipes:
-        found = done.get(run_name(recipe, seed))
-        if found is None:
+        record = records.get(run_name(recipe, seed))
+        if record is None:
             rows.append(f"| {recipe} | not run yet | | | |")
             continue
-        metrics = found.data.metrics
+        metrics = record["metrics"]
         rows.append(
             f"| {recipe} | {metrics.get('proxy_acc', float('nan')):.3f} | {CHANCE} | "
             f"{metrics.get('proxy_acc_real', float('nan')):.3f} | {metrics.get('proxy_diversity', float('nan')):.3f} |"
@@ -140,39 +211,33 @@ def conditional_rows(done: dict, recipes: list[str], seed: int) -> list[str]:
     return rows
 
 
-def copy_grids(done: dict, recipes: list[str], seed: int, out: Path) -> list[str]:
-    lines = []
-    for recipe in recipes:
-        found = done.get(run_name(recipe, seed))
-        if found is None:
-            continue
-        grids = sorted((Path(found.data.tags["ganbench.checkpoint"]).parents[1] / "samples").glob("step_*.png"))
-        if grids:
-            shutil.copyfile(grids[-1], out / f"{recipe}.png")
-            lines.append(f"![{recipe}]({out.name}/{recipe}.png)")
-    return lines
+def leaderboards(records: dict) -> list[Leaderboard]:
+    registry = default_registry()
+    boards = []
+    for metric in RANKED_METRICS:
+        higher = higher_is_better(registry, metric)
+        runs = [found for record in records.values() if (found := scored(record, metric))]
+        boards.append(Leaderboard(EXPERIMENT, metric, higher, rank(runs, higher)))
+    return boards
 
 
-def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None, command: str) -> None:
-    done = finished_runs(tracking_uri)
+def write_report(args: argparse.Namespace, floor: dict | None, command: str) -> None:
+    out = args.out
+    records = load_records(out)
     registry = default_registry()
     planned = [run_name(r, s) for s in args.seeds for r in args.models] + [
         run_name(r, args.seeds[0]) for r in args.conditional
     ]
-    finished = [name for name in planned if name in done]
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    finished = [name for name in planned if name in records]
     when = datetime.now().astimezone()
     seeds = args.seeds
     conditional = [r for r in [*args.models, *args.conditional] if registry.get("model", recipe_model(r)).conditional]
-    machine = (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}"
-    )
+    machines = sorted({record["machine"] for record in records.values()})
     sections = [
         "# cifar10-jpeg leaderboard (the JPEG copy of CIFAR-10, not CIFAR-10)",
         "",
-        f"Command: `{command}`. Machine: {machine}. Written {when:%Y-%m-%d %H:%M %Z}.",
+        f"Command: `{command}`. Written {when:%Y-%m-%d %H:%M %Z} from the run records in "
+        f"`{out.name}/runs/`. Machines: {'; '.join(machines) or 'none yet'}.",
         "",
         "Budget: the CPU recipes of `recipes/cpu`, about 8 minutes of training each on 2 cores, then one "
         "evaluation at the end: FID and KID of 5,000 generated images against the copy's 10,000 test images. "
@@ -181,17 +246,12 @@ def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None
         "",
         f"Finished so far: {len(finished)} of the {len(planned)} runs planned ({', '.join(finished) or 'none'}).",
         "",
-    ]
-    for metric in ("fid", "kid"):
-        boards = load_leaderboards(tracking_uri, metric, registry, EXPERIMENT)
-        sections += [to_markdown(boards, command, when), ""]
-    sections += [
+        to_markdown(leaderboards(records), command, when),
+        "",
         "## Can the models be told apart?",
         "",
-        *(separability(done, args.models, seeds) or ["- not yet: fewer than two models have two seeds or more"]),
+        *(separability(records, args.models, seeds) or ["- not yet: fewer than two models have two seeds or more"]),
         "",
-    ]
-    sections += [
         f"## Conditional models (seed {seeds[0]}, the same budget)",
         "",
         "proxy-acc: the share of generated images that a classifier trained on the copy's train split assigns to the "
@@ -200,7 +260,7 @@ def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None
         "",
         "| model | proxy-acc | chance | proxy-acc of real images | proxy-diversity |",
         "|---|---|---|---|---|",
-        *conditional_rows(done, conditional, seeds[0]),
+        *conditional_rows(records, conditional, seeds[0]),
         "",
     ]
     if floor:
@@ -214,28 +274,26 @@ def write_report(args: argparse.Namespace, tracking_uri: str, floor: dict | None
             "sample (10k, not 50k: fewer samples bias FID upwards), so the two are not comparable.",
             "",
         ]
-    grids = copy_grids(done, [*args.models, *args.conditional], seeds[0], out)
+    grids = [f"![{r}]({out.name}/{r}.png)" for r in [*args.models, *args.conditional] if (out / f"{r}.png").exists()]
     if grids:
-        sections += [f"## Samples (seed {seeds[0]}, the final generator)", "", *grids, ""]
+        sections += ["## Samples (the first seed's final generator)", "", *grids, ""]
     out.with_suffix(".md").write_text("\n".join(sections))
     with out.with_suffix(".csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["model", "seed", "run_id", "fid", "kid", "proxy_acc", "proxy_diversity", "minutes"])
+        writer.writerow(CSV_COLUMNS)
         for recipe in [*args.models, *args.conditional]:
             for seed in seeds:
-                found = done.get(run_name(recipe, seed))
-                if found:
-                    metrics, info = found.data.metrics, found.info
+                record = records.get(run_name(recipe, seed))
+                if record:
+                    metrics = record["metrics"]
                     writer.writerow(
                         [
                             recipe,
                             seed,
-                            info.run_id,
-                            metrics.get("fid"),
-                            metrics.get("kid"),
-                            metrics.get("proxy_acc"),
-                            metrics.get("proxy_diversity"),
-                            round((info.end_time - info.start_time) / 60000, 1),
+                            record["ranked"]["fid"]["run_id"],
+                            *(metrics.get(k) for k in ("fid", "kid", "proxy_acc", "proxy_diversity")),
+                            record["minutes"],
+                            record["finished"],
                         ]
                     )
 
@@ -250,7 +308,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "leaderboards" / "cifar10-jpeg")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="A run setting for every run.")
     parser.add_argument("--no-floor", action="store_true", help="Do not measure the train-vs-test floor.")
-    parser.add_argument("--report-only", action="store_true", help="Rewrite OUT from the store; run nothing.")
+    parser.add_argument("--report-only", action="store_true", help="Rewrite OUT from the records; run nothing.")
     args = parser.parse_args()
     overrides = dict(pair.split("=", 1) for pair in args.set)
     args.models, args.conditional = args.models.split(","), [m for m in args.conditional.split(",") if m]
@@ -258,7 +316,7 @@ def main() -> None:
     # the command that reproduces the table: the job's, not the one that only rewrote it
     command = shlex.join(["python", "benchmarks/cifar10_jpeg.py", *(a for a in sys.argv[1:] if a != "--report-only")])
     tracking_uri = default_tracking_uri(Path(args.results_dir))
-    floor_record = Path(args.results_dir) / "cifar10-jpeg-floor.json"
+    floor_record = args.out / "floor.json"
     floor = json.loads(floor_record.read_text()) if floor_record.is_file() else None
     plan = [(recipe, seed) for seed in args.seeds for recipe in args.models]
     if not args.no_floor:  # after the first seed's runs, which cache the test images' features
@@ -266,15 +324,18 @@ def main() -> None:
     plan += [(recipe, args.seeds[0]) for recipe in args.conditional]
     if not args.report_only:
         fail_leftovers(tracking_uri)
+        args.out.mkdir(parents=True, exist_ok=True)
     for recipe, seed in [] if args.report_only else plan:
         if recipe == "floor":
             if floor is None:
                 floor = measure_floor(args.data_dir, args.results_dir, floor_record)
-        elif run_name(recipe, seed) not in finished_runs(tracking_uri):
-            train(recipe, seed, args.data_dir, args.results_dir, overrides)
-        write_report(args, tracking_uri, floor, command)
+        elif run_name(recipe, seed) not in load_records(args.out):
+            if run_name(recipe, seed) not in finished_runs(tracking_uri):
+                train(recipe, seed, args.data_dir, args.results_dir, overrides)
+            write_record(args.out, tracking_uri, recipe, seed, overrides)
+        write_report(args, floor, command)
     if args.report_only:
-        write_report(args, tracking_uri, floor, command)
+        write_report(args, floor, command)
     print(args.out.with_suffix(".md").read_text())
 
 

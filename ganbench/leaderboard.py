@@ -206,7 +206,7 @@ def _leaderboard(
     scored: list[ScoredRun] = []
     left_out: Counter[str] = Counter()
     for run in runs:
-        outcome = _score(client, run, metric, higher)
+        outcome = scored_run(client, run, metric, higher)
         if isinstance(outcome, ScoredRun):
             scored.append(outcome)
         else:
@@ -216,7 +216,7 @@ def _leaderboard(
     return Leaderboard(dataset, metric, higher, rank(scored, higher), dict(left_out), others)
 
 
-def _score(client: MlflowClient, run: Run, metric: str, higher: bool) -> ScoredRun | str:
+def scored_run(client: MlflowClient, run: Run, metric: str, higher: bool) -> ScoredRun | str:
     """The run with its best value, or why it is left out."""
     if run.info.status in UNRANKED_STATUSES:
         return UNRANKED_STATUSES[run.info.status]
