@@ -41,11 +41,11 @@ from rich.console import Console
 from scipy import stats
 
 from ganbench.config import read_config_file
-from ganbench.leaderboard import Leaderboard, ScoredRun, higher_is_better, rank, scored_run, to_markdown
 from ganbench.registry import default_registry
-from ganbench.runner import run
-from ganbench.scoring import score
-from ganbench.tracking import default_tracking_uri
+from ganbench.scoring.score import score
+from ganbench.tracking.leaderboard import Leaderboard, ScoredRun, higher_is_better, rank, scored_run, to_markdown
+from ganbench.tracking.runs import default_tracking_uri
+from ganbench.training.runner import run
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes" / "cpu"

@@ -28,12 +28,12 @@ from pathlib import Path
 import torch
 from overhead import hand_written  # benchmarks/ is on the path when a script of it runs
 
-from ganbench.assembly import load_dataset
 from ganbench.config import RunConfig
-from ganbench.data import real_batches
-from ganbench.imagedata import ImageFileDataset, TensorImageDataset
+from ganbench.data.batches import real_batches
+from ganbench.data.images import ImageFileDataset, TensorImageDataset
 from ganbench.registry import default_registry
 from ganbench.specs import ImageDataset
+from ganbench.training.assembly import load_dataset
 from ganbench_plugins import imagefolder
 
 BATCH, RESOLUTION = 64, 32

@@ -7,7 +7,7 @@ The same N uint8 images of ``shapes`` (32 px RGB) go, in alternating rounds, thr
   ``inception-v3-compat`` extractor with feature '2048', batch size, DataLoader workers and
   ``torch.no_grad`` from ``torch_fidelity.defaults``, contiguous memory layout;
 - ganbench's path: ``build_extractor`` of plugins/inception.py and
-  ``ganbench.evaluation.extract``, as shipped (channels_last on CPU, batch norms folded into
+  ``ganbench.evaluation.evaluator.extract``, as shipped (channels_last on CPU, batch norms folded into
   the convolutions, batches of ``EXTRACT_BATCH``), and variants of it: without the folding
   (the path before it), other batch sizes (``--batches``, by setting ``EXTRACT_BATCH``) and
   other thread counts (``--threads``).
@@ -44,13 +44,14 @@ from torch_fidelity.utils import (
     resolve_feature_layer_for_metric,
 )
 
-import ganbench.evaluation as evaluation
+import ganbench.evaluation.evaluator as evaluation
 import ganbench_plugins.inception as inception
-from ganbench.assembly import load_dataset
 from ganbench.config import RunConfig
-from ganbench.data_identity import cache_dir
+from ganbench.data.identity import cache_dir
+from ganbench.data.images import to_uint8_rgb
 from ganbench.registry import default_registry
 from ganbench.specs import ExtractorRequest
+from ganbench.training.assembly import load_dataset
 
 OUTPUT = Path("results/benchmarks/inception_speed.md")
 CPU = torch.device("cpu")
@@ -144,7 +145,7 @@ def main() -> None:
     config = RunConfig()
     dataset = load_dataset(config, default_registry(), "train")
     floats = torch.stack([dataset[i][0] for i in range(args.n)])
-    images = evaluation.to_uint8_rgb(floats)
+    images = to_uint8_rgb(floats)
     request = ExtractorRequest(device=CPU, weights=None, cache_dir=cache_dir(config) / "weights")
     weights, source = inception.resolve_weights(request)
     threads = torch.get_num_threads()

@@ -31,13 +31,13 @@ from pathlib import Path
 
 import torch
 
-from ganbench.assembly import build_components
 from ganbench.config import RunConfig
-from ganbench.data_identity import cache_dir
+from ganbench.data.identity import cache_dir
 from ganbench.errors import MetricUnavailable
-from ganbench.evaluation import EXTRACT_BATCH, Evaluator, MetricResult
+from ganbench.evaluation.evaluator import EXTRACT_BATCH, Evaluator, MetricResult
 from ganbench.registry import default_registry
 from ganbench.specs import ExtractorRequest, ImageDataset, MetricInput, MetricSpec
+from ganbench.training.assembly import build_components
 from ganbench_plugins.inception import NAME, POOL3, resolve_weights
 
 OUTPUT = Path("results/benchmarks/mnist_fid.md")

@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from rich.console import Console
 
 from ganbench import ModelRequest
-from ganbench.assembly import load_dataset
 from ganbench.config import RunConfig
 from ganbench.registry import default_registry
-from ganbench.runner import run
+from ganbench.training.assembly import load_dataset
+from ganbench.training.runner import run
 
 BATCH, WIDTH, Z_DIM, RESOLUTION = 64, 64, 100, 32
 

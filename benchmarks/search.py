@@ -28,9 +28,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ganbench.registry import default_registry
-from ganbench.runner import run
-from ganbench.search import start_search
-from ganbench.search_settings import SearchSettings
+from ganbench.training.runner import run
+from ganbench.tuning.settings import SearchSettings
+from ganbench.tuning.study import start_search
 
 STRATEGIES = {"tpe + median pruning": ("tpe", "median"), "random, no pruning": ("random", "none")}
 COLUMNS = ["seed", "strategy", "trials", "pruned", "best", "seconds to common best"]

@@ -45,8 +45,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ganbench.registry import default_registry
-from ganbench.runner import run
 from ganbench.specs import ModelSpec
+from ganbench.training.runner import run
 
 METRICS = ["proxy-fid", "proxy-kid", "proxy-acc", "proxy-diversity"]
 UNCONDITIONAL = "n/a (unconditional)"

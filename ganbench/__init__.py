@@ -1,20 +1,40 @@
 """ganbench: a benchmarking harness for generative adversarial networks.
 
-Plugins import what they need from here::
+The Python API (see ``ganbench.api``)::
+
+    import ganbench
+    result = ganbench.train(model="dcgan", dataset="shapes", steps=1000, eval_every=250)
+    board = ganbench.leaderboard(dataset="shapes")
+
+The plugin API: everything a plugin needs is importable from here, its layers from ``ganbench.nn``
+and dataset building blocks from ``ganbench.data``; nothing else of ganbench is public::
 
     from ganbench import hookimpl, GAN, ModelSpec, ModelRequest
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from ganbench.hookspecs import hookimpl  # noqa: E402
-from ganbench.model import GAN, ImageConditionedGAN  # noqa: E402
-from ganbench.objective import Objective, Regularizer  # noqa: E402
-from ganbench.specs import (  # noqa: E402
+from typing import TYPE_CHECKING, Any
+
+from ganbench.config import RunConfig
+from ganbench.distributed import per_sample
+from ganbench.errors import (
+    ConfigError,
+    DatasetError,
+    GanbenchError,
+    MetricUnavailable,
+    PluginError,
+)
+from ganbench.filesystem import atomic_save
+from ganbench.hookspecs import hookimpl
+from ganbench.model import GAN, ImageConditionedGAN
+from ganbench.objective import Critic, Draw, Objective, Regularizer
+from ganbench.specs import (
     ConditionedDataset,
     DatasetRequest,
     DatasetSpec,
     ExtractorRequest,
+    FeatureExtractor,
     FeatureExtractorSpec,
     ImageDataset,
     LossSpec,
@@ -24,24 +44,57 @@ from ganbench.specs import (  # noqa: E402
     ModelSpec,
     RegularizerSpec,
 )
+from ganbench.version import __version__
+
+if TYPE_CHECKING:
+    from ganbench.api import compare, evaluate, leaderboard, search, train
+
+# The API functions load MLflow, Optuna and the training engine: only when first used, so that a plugin
+# importing its specs from here stays light.
+_API = ("train", "evaluate", "search", "compare", "leaderboard")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from ganbench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganbench' has no attribute {name!r}")
+
 
 __all__ = [
     "GAN",
     "ConditionedDataset",
-    "ImageConditionedGAN",
+    "ConfigError",
+    "Critic",
+    "DatasetError",
     "DatasetRequest",
     "DatasetSpec",
+    "Draw",
     "ExtractorRequest",
+    "FeatureExtractor",
     "FeatureExtractorSpec",
+    "GanbenchError",
+    "ImageConditionedGAN",
     "ImageDataset",
     "LossSpec",
     "MetricInput",
     "MetricSpec",
+    "MetricUnavailable",
     "ModelRequest",
     "ModelSpec",
     "Objective",
+    "PluginError",
     "Regularizer",
     "RegularizerSpec",
+    "RunConfig",
     "__version__",
+    "atomic_save",
+    "compare",
+    "evaluate",
     "hookimpl",
+    "leaderboard",
+    "per_sample",
+    "search",
+    "train",
 ]

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ganbench.config import DEFAULTS, FIELDS, OPTION_FIELDS, RUN_CHECKPOINTS, RunConfig, read_config_file
+from ganbench.config import DEFAULTS, EVAL_SETTINGS, FIELDS, OPTION_FIELDS, RUN_CHECKPOINTS
 from ganbench.errors import ConfigError, GanbenchError
-from ganbench.registry import HOOKS, default_registry, plural
-from ganbench.search_settings import BUDGET_NAMES, PRUNERS, SAMPLERS, SETTING_NAMES, SearchSettings, parse_duration
+from ganbench.registry import HOOKS, default_registry, plural, spec_details
+from ganbench.tuning.settings import BUDGET_NAMES, PRUNERS, SAMPLERS, SETTING_NAMES, SearchSettings, parse_duration
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -106,16 +106,22 @@ def run(config_file: Path | None, resume: str | None, **values: Any) -> None:
       ganbench run --config my_run.toml --lr-g 1e-4
       ganbench run --resume <run id or checkpoint path>
     """
+    from ganbench import api  # MLflow loads slowly: only for commands that track
     from ganbench.distributed import from_environment, leave
-    from ganbench.runner import run as run_training  # MLflow loads slowly: only for commands that track
-    from ganbench.summary import print_summary
+    from ganbench.training.summary import print_summary
 
-    flags = _run_flags(values)
-    file_values = read_config_file(config_file) if config_file else {}
     try:
-        outcome = run_training(default_registry(), flags, file_values, resume, console)
+        result = api.train(
+            _run_flags(values),
+            config_file=config_file,
+            resume=resume,
+            console=console,
+            registry=default_registry(),
+            given_as="command line",
+        )
     finally:
         leave()
+    outcome = result.outcome
     if from_environment().is_main:
         print_summary(outcome, console)
     if outcome.status == "KILLED":
@@ -171,12 +177,9 @@ def _split_search_values(values: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 
 
 def _start(flags: dict[str, Any], settings: dict[str, Any], files: dict[str, Any]) -> Any:
-    from ganbench.search import start_search
-    from ganbench.space import read_space_file
+    from ganbench import api
 
-    file_values = read_config_file(files["config_file"]) if files["config_file"] else {}
-    overrides = read_space_file(files["space_file"]) if files["space_file"] else {}
-    return start_search(default_registry(), flags, file_values, SearchSettings(**settings), overrides, console)
+    return api.search(flags, config_file=files["config_file"], space=files["space_file"], console=console, **settings)
 
 
 @cli.command()
@@ -193,7 +196,7 @@ def search(resume: bool, **values: Any) -> None:
       ganbench search --model wgan-gp --dataset cifar10 --trials 50 --timeout 8h
       ganbench search --study dcgan-shapes-proxy-fid --resume        # after a crash or Ctrl-C
     """
-    from ganbench.search import default_storage, resume_search
+    from ganbench import api
 
     context = click.get_current_context()
     given = {name for name in values if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
@@ -209,8 +212,16 @@ def search(resume: bool, **values: Any) -> None:
                 "Start a new study (another --study) to change the others."
             )
         budget = {name: settings[name] for name in BUDGET_NAMES if name in given}
-        storage = settings["storage"] or default_storage(RunConfig(results_dir=flags.get("results_dir", "results")))
-        outcome = resume_search(default_registry(), settings["study"], storage, budget, console)
+        results_dir = flags.get("results_dir", "results")
+        outcome = api.search(
+            study=settings["study"],
+            storage=settings["storage"],
+            resume=True,
+            results_dir=results_dir,
+            console=console,
+            registry=default_registry(),
+            **budget,
+        )
     else:
         outcome = _start(flags, settings, files)
     _print_search(outcome)
@@ -242,14 +253,14 @@ def compare(models: str, **values: Any) -> None:
         _print_search(outcome)
         if outcome.interrupted:
             sys.exit(EXIT_INTERRUPTED)
-    from ganbench.leaderboard import load_leaderboards, print_leaderboards
+    from ganbench.tracking.leaderboard import load_leaderboards, print_leaderboards
 
     print_leaderboards(load_leaderboards(outcome.tracking_uri, outcome.metric, registry, outcome.experiment), console)
 
 
 def _print_search(outcome: Any) -> None:
-    from ganbench.search import summary_rows
-    from ganbench.tracking import ui_command
+    from ganbench.tracking.runs import ui_command
+    from ganbench.tuning.study import summary_rows
 
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
@@ -273,14 +284,7 @@ def plugins(verbose: bool) -> None:
         for name, entry in sorted(registry.entries(kind).items()):
             description = entry.spec.description
             if verbose:
-                details = {
-                    key: getattr(entry.spec, key)
-                    for key in ("conditional", "condition_image", "options", "defaults", "resolutions", "citation")
-                    if getattr(entry.spec, key, None)
-                }
-                if getattr(entry.spec, "search_space", None):
-                    details["searches"] = ", ".join(entry.spec.search_space)
-                description += "".join(f"\n  {key}: {value}" for key, value in details.items())
+                description += "".join(f"\n  {key}: {value}" for key, value in spec_details(entry.spec).items())
             table.add_row(name, description, entry.source)
         console.print(table)
 
@@ -314,17 +318,18 @@ def leaderboard(
     """
     import shlex
 
-    from ganbench.leaderboard import export_leaderboards, load_leaderboards, no_runs_message, print_leaderboards
-    from ganbench.tracking import default_tracking_uri
+    from ganbench import api
+    from ganbench.tracking.leaderboard import no_runs_message, print_leaderboards
+    from ganbench.tracking.runs import default_tracking_uri
 
     uri = tracking_uri or default_tracking_uri(Path(results_dir))
-    boards = load_leaderboards(uri, metric, default_registry(), dataset)
+    boards = api.leaderboard(dataset, metric=metric, tracking_uri=uri, registry=default_registry())
     if not any(board.rankings for board in boards):
         console.print(no_runs_message(boards, metric, uri), markup=False)
         return
     print_leaderboards(boards, console)
     if export:
-        written = export_leaderboards(boards, export, shlex.join(["ganbench", *sys.argv[1:]]))
+        written = boards.export(export, shlex.join(["ganbench", *sys.argv[1:]]))
         console.print(f"wrote {written[0]} and {written[1]}")
 
 
@@ -333,29 +338,12 @@ def leaderboard(
 @store_options
 def ui(port: int, results_dir: str, tracking_uri: str | None) -> None:
     """Start the MLflow UI on the project's store, on localhost (Ctrl-C stops it)."""
-    from ganbench.tracking import default_tracking_uri
-    from ganbench.ui import serve
+    from ganbench.tracking.runs import default_tracking_uri
+    from ganbench.tracking.ui import serve
 
     status = serve(tracking_uri or default_tracking_uri(Path(results_dir)), port, console)
     if status:
         sys.exit(status)
-
-
-EVAL_SETTINGS = (
-    "dataset",
-    "data_dir",
-    "resolution",
-    "dataset_options",
-    "metrics",
-    "reference_split",
-    "eval_samples",
-    "reference_samples",
-    "seed",
-    "device",
-    "inception_weights",
-    "results_dir",
-    "tracking_uri",
-)
 
 
 def eval_settings(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -436,15 +424,24 @@ def evaluate(
       ganbench eval ~/samples --dataset mnist --data-dir ../shared/data --metrics fid,kid
       ganbench eval <run id of a conditional model> --augment --real-fraction 0.01 --seeds 5
     """
-    from ganbench.downstream import Budget
-    from ganbench.scoring import print_scored, score
+    from ganbench import api
+    from ganbench.scoring.downstream import Budget
+    from ganbench.scoring.score import print_scored
 
     budget = (
         Budget(classifier_steps, classifier_batch_size, seeds, real_fraction, synthetic_ratio, test_samples)
         if augment
         else None
     )
-    print_scored(score(source, default_registry(), _run_flags(values), budget, console, checkpoint), console)
+    result = api.evaluate(
+        source,
+        checkpoint=checkpoint,
+        augment=budget,
+        console=console,
+        registry=default_registry(),
+        **_run_flags(values),
+    )
+    print_scored(result.scored, console)
 
 
 def main() -> None:

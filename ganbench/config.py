@@ -46,7 +46,7 @@ def _one_of(allowed: tuple[str, ...]) -> Check:
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear", "cosine", "exponential")
 PRECISIONS = ("fp32", "bf16", "fp16")
-SKETCHES = ("none", "edges")  # condition images derived from a dataset's images (see ganbench.conditions)
+SKETCHES = ("none", "edges")  # condition images derived from a dataset's images (see ganbench.data.conditions)
 PAIRINGS = ("paired", "unpaired")
 
 
@@ -175,6 +175,24 @@ NULLABLE_FIELDS = frozenset(
 OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_options")
 # The checkpoints every run keeps: as it ended, and at its best evaluation by --monitor.
 RUN_CHECKPOINTS = ("last", "best")
+
+
+# The run settings that shape an evaluation (`ganbench eval`, `ganbench.evaluate`).
+EVAL_SETTINGS = (
+    "dataset",
+    "data_dir",
+    "resolution",
+    "dataset_options",
+    "metrics",
+    "reference_split",
+    "eval_samples",
+    "reference_samples",
+    "seed",
+    "device",
+    "inception_weights",
+    "results_dir",
+    "tracking_uri",
+)
 
 
 def checkpoint_file(which: str) -> str:
@@ -371,17 +389,19 @@ def resolve_config(
     file_values: Mapping[str, Any] | None = None,
     flags: Mapping[str, Any] | None = None,
     base: RunConfig | None = None,
+    flags_source: str = "command line",
 ) -> ResolvedConfig:
-    """Build a validated config from the layers; ``base`` replaces the defaults (a resumed run's config)."""
+    """Build a validated config from the layers; ``base`` replaces the defaults (a resumed run's config).
+    ``flags_source`` names the top layer in messages ("command line", or "arguments" of the Python API)."""
     file_values, flags = dict(file_values or {}), dict(flags or {})
     values = as_dict(base or RunConfig())
     sources: dict[str, str] = {}
     if base is None:
-        given, source = (flags, "command line") if flags.get("model") else (file_values, "config file")
+        given, source = (flags, flags_source) if flags.get("model") else (file_values, "config file")
         model_name = coerce("model", given.get("model") or values["model"], source)
         apply_layer(values, registry.get("model", model_name).defaults, f"{model_name} paper defaults", sources)
     apply_layer(values, file_values, "config file", sources)
-    apply_layer(values, flags, "command line", sources)
+    apply_layer(values, flags, flags_source, sources)
     if base is None:
         _drop_defaults_of_unused_regularizers(values, registry.get("model", values["model"]).defaults)
     config = RunConfig(**values)

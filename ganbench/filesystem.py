@@ -1,12 +1,17 @@
-"""Clear errors for results that cannot be written: a full disk, a read-only or missing folder."""
+"""Writing results: atomic writes, and clear errors for what cannot be written (a full disk, a read-only folder)."""
 
 from __future__ import annotations
 
 import errno
+import io
+import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, BinaryIO
+
+import torch
 
 from ganbench.errors import GanbenchError
 
@@ -50,3 +55,28 @@ def ensure_writable(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
+
+
+def atomic_save(path: Path, obj: Any) -> None:
+    """``torch.save`` so that a reader sees the old file or the new one, never half of one."""
+    # Serialised in memory first: torch's writer reports a full disk as an opaque RuntimeError,
+    # a plain file write as the OSError it is.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomically(path, lambda tmp: tmp.write(buffer.getbuffer()))
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write ``path`` through ``write`` on a temporary file that replaces it only when complete."""
+    with explaining_write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as tmp:
+                write(tmp)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise

@@ -26,8 +26,20 @@ HOOKS: dict[str, str] = {
 }
 
 
+DETAIL_FIELDS = ("conditional", "condition_image", "options", "defaults", "resolutions", "citation")
+
+
 def plural(kind: str) -> str:
     return f"{kind}es" if kind.endswith("s") else f"{kind}s"
+
+
+def spec_details(spec: Any) -> dict[str, Any]:
+    """What a spec declares beyond its name and description (options, paper defaults, resolutions, citation,
+    what a search varies), the fields it does not set left out: ``ganbench plugins -v`` and the catalogue."""
+    details = {key: getattr(spec, key) for key in DETAIL_FIELDS if getattr(spec, key, None)}
+    if getattr(spec, "search_space", None):
+        details["searches"] = ", ".join(spec.search_space)
+    return details
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ class DatasetSpec:
     # It builds ConditionedDatasets: its items come with condition images of their own (e.g. sketches).
     condition_images: bool = False
     # What identifies the data a request would read, computed cheaply without decoding it (e.g. a hash of the
-    # files' relative paths and sizes, ``ganbench.dataset_files.fingerprint``). It is part of every metric
+    # files' relative paths and sizes, ``ganbench.data.files.fingerprint``). It is part of every metric
     # value's protocol and of every cache key, so different or changed data is never compared, or served from a
     # cache, as the same. None: the dataset's name, version and options identify its images (generated data, or
     # official files whose checksums the plugin verifies).

@@ -22,11 +22,7 @@ import torch.nn.functional as F
 from optuna.distributions import FloatDistribution
 from torch import nn
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.model import GAN
-from ganbench.objective import Objective
-from ganbench.specs import ModelRequest, ModelSpec
+from ganbench import GAN, ConfigError, ModelRequest, ModelSpec, Objective, hookimpl
 from ganbench_plugins.dcgan import (
     ADAM_BETA1,
     CONDITIONAL_OPTIONS,

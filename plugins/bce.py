@@ -18,9 +18,7 @@ import torch
 import torch.nn.functional as F
 from optuna.distributions import FloatDistribution
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import LossSpec
+from ganbench import ConfigError, LossSpec, hookimpl
 
 
 class BCELoss:

@@ -8,7 +8,7 @@ annotation files are not needed). Splits follow that file: train 162,770, valid 
 by default: the whole 178x218 face crop's width, the usual GAN preprocessing) and resized to
 the resolution; the first load of a split converts it once and keeps the result under the
 cache, so later loads read one file. The common label-free options apply
-(``ganbench.dataset_options``).
+(``ganbench.data.options``).
 """
 
 from __future__ import annotations
@@ -19,19 +19,21 @@ from typing import Any
 import torch
 from torchvision.datasets import CelebA
 
-from ganbench.dataset_files import cached, find_folder, source_stamp, verify_checksums
-from ganbench.dataset_options import (
+from ganbench import DatasetError, DatasetRequest, DatasetSpec, ImageDataset, hookimpl
+from ganbench.data import (
     TRAINING_ONLY_OPTIONS,
     UNLABELLED_OPTIONS,
     build_dataset,
+    cached,
     center_crop,
     describe_options,
+    find_folder,
+    fit_square,
+    load_image,
     parse_options,
+    source_stamp,
+    verify_checksums,
 )
-from ganbench.errors import DatasetError
-from ganbench.hookspecs import hookimpl
-from ganbench.imagedata import fit_square, load_image
-from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
 
 NAME = "celeba"
 SPLITS = ("train", "valid", "test")

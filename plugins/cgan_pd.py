@@ -15,8 +15,7 @@ Adam(2e-4, 0, 0.9), n_disc = 5: the training settings of SNGAN, with its search 
 
 from __future__ import annotations
 
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import ModelSpec
+from ganbench import ModelSpec, hookimpl
 from ganbench_plugins.sngan import PAPER_DEFAULTS, SEARCH_SPACE, build_resnet_gan
 
 OPTIONS = {"width": 128, "spectral_norm": True}

@@ -5,7 +5,7 @@ keeps it: ``cifar-10-batches-py`` (``data_batch_1`` .. ``data_batch_5``, ``test_
 ``batches.meta``) or ``cifar-100-python`` (``train``, ``test``, ``meta``), either directly or
 under ``<root>/cifar10`` / ``<root>/cifar100``. Every file is checked against its official MD5
 sum before it is unpickled. Images are 32x32 RGB; ``cifar100`` has the 100 fine labels. The
-common dataset options apply (``ganbench.dataset_options``).
+common dataset options apply (``ganbench.data.options``).
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from __future__ import annotations
 import torch
 from torchvision.datasets import CIFAR10, CIFAR100
 
-from ganbench.dataset_files import find_folder, verify_checksums
-from ganbench.dataset_options import (
+from ganbench import DatasetRequest, DatasetSpec, ImageDataset, hookimpl
+from ganbench.data import (
     LABELLED_OPTIONS,
     TRAINING_ONLY_OPTIONS,
     build_dataset,
     center_crop,
     describe_options,
+    find_folder,
     parse_options,
+    verify_checksums,
 )
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
 
 SPLITS = ("train", "test")
 PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"

@@ -15,10 +15,7 @@ import torch
 from optuna.distributions import FloatDistribution
 from torch import nn
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.objective import Regularizer
-from ganbench.specs import ModelSpec, RegularizerSpec
+from ganbench import ConfigError, ModelSpec, Regularizer, RegularizerSpec, hookimpl
 
 
 class WeightClipping(Regularizer):

@@ -57,11 +57,8 @@ import torch
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from torch import nn
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.model import GAN
+from ganbench import GAN, ConfigError, ModelRequest, ModelSpec, hookimpl
 from ganbench.nn import ConditionalBatchNorm2d, LabelMap, concat_label_embedding, normal_init, spectral_norm_all
-from ganbench.specs import ModelRequest, ModelSpec
 
 PAPER_DEFAULTS = {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1}
 OPTIONS = {"width": 64, "norm": "batch", "spectral_norm": False}

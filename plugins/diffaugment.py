@@ -19,11 +19,7 @@ import torch
 import torch.nn.functional as F
 from optuna.distributions import CategoricalDistribution
 
-from ganbench.distributed import per_sample
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.objective import Regularizer
-from ganbench.specs import RegularizerSpec
+from ganbench import ConfigError, Regularizer, RegularizerSpec, hookimpl, per_sample
 
 TRANSLATION_RATIO = 1 / 8
 CUTOUT_RATIO = 1 / 2

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ganbench.errors import MetricUnavailable
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import MetricInput, MetricSpec
+from ganbench import MetricInput, MetricSpec, MetricUnavailable, hookimpl
 
 EXTRACTOR, FEATURE = "proxy", "proxy_features"
 

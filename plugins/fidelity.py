@@ -19,9 +19,7 @@ from torch_fidelity.metric_prc import (
     prc_features_to_metric,
 )
 
-from ganbench.errors import MetricUnavailable
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import MetricInput, MetricSpec
+from ganbench import MetricInput, MetricSpec, MetricUnavailable, hookimpl
 
 EXTRACTOR = "inception-v3-compat"
 POOL3 = "2048"

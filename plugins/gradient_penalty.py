@@ -19,11 +19,7 @@ from typing import Any
 import torch
 from optuna.distributions import FloatDistribution
 
-from ganbench.distributed import per_sample
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.objective import Critic, Regularizer
-from ganbench.specs import ModelSpec, RegularizerSpec
+from ganbench import ConfigError, Critic, ModelSpec, Regularizer, RegularizerSpec, hookimpl, per_sample
 
 
 def input_gradients(critic: Critic, images: torch.Tensor) -> torch.Tensor:

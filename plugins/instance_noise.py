@@ -13,11 +13,7 @@ from __future__ import annotations
 import torch
 from optuna.distributions import FloatDistribution
 
-from ganbench.distributed import per_sample
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.objective import Regularizer
-from ganbench.specs import RegularizerSpec
+from ganbench import ConfigError, Regularizer, RegularizerSpec, hookimpl, per_sample
 
 
 class InstanceNoise(Regularizer):

@@ -21,8 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import LossSpec
+from ganbench import LossSpec, hookimpl
 
 
 class WassersteinLoss:

@@ -12,11 +12,15 @@ from pathlib import Path
 
 from torchvision.datasets import MNIST
 
-from ganbench.errors import DatasetError
-from ganbench.hookspecs import hookimpl
-from ganbench.idxfiles import FILES, candidate_folders, locate, missing_error, read_split
-from ganbench.imagedata import TensorImageDataset
-from ganbench.specs import DatasetRequest, DatasetSpec
+from ganbench import DatasetError, DatasetRequest, DatasetSpec, hookimpl
+from ganbench.data import (
+    IDX_FILES,
+    TensorImageDataset,
+    idx_folders,
+    idx_missing_error,
+    locate_idx_files,
+    read_idx_split,
+)
 
 SPLITS = ("train", "test")
 OPTIONS = {"download": False}
@@ -41,20 +45,20 @@ def _missing(split: str, base: Path, folders: list[Path], download: bool) -> Dat
         else "point --data-dir at the folder that holds them, copy them into one of those folders, or let torchvision "
         f"download them into {raw} with --dataset-option download=true (needs internet access)"
     )
-    return missing_error("MNIST", split, folders, fix)
+    return idx_missing_error("MNIST", split, folders, fix)
 
 
 def build_mnist(request: DatasetRequest) -> TensorImageDataset:
     download = bool({**OPTIONS, **request.options}["download"])
     base = request.root if request.root is not None else request.cache_dir
-    folders = candidate_folders(base, "MNIST", "mnist")
-    paths = locate(folders, FILES[request.split])
+    folders = idx_folders(base, "MNIST", "mnist")
+    paths = locate_idx_files(folders, IDX_FILES[request.split])
     if paths is None and download:
         _download(base)
-        paths = locate(folders, FILES[request.split])
+        paths = locate_idx_files(folders, IDX_FILES[request.split])
     if paths is None:
         raise _missing(request.split, base, folders, download)
-    images, labels = read_split(paths, request.cache_dir, "MNIST")
+    images, labels = read_idx_split(paths, request.cache_dir, "MNIST")
     return TensorImageDataset(images, labels, MNIST.classes, request.resolution)
 
 

@@ -19,10 +19,7 @@ from typing import Any
 import torch
 from optuna.distributions import FloatDistribution
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.objective import Draw, Regularizer
-from ganbench.specs import ModelSpec, RegularizerSpec
+from ganbench import ConfigError, Draw, ModelSpec, Regularizer, RegularizerSpec, hookimpl
 
 EPS = 1e-5
 

@@ -28,10 +28,8 @@ from typing import Any
 import torch
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, has_file_allowed_extension
 
-from ganbench.errors import DatasetError
-from ganbench.hookspecs import hookimpl
-from ganbench.imagedata import ImageFileDataset, detect_channels, fit_square, load_image, to_signed_unit
-from ganbench.specs import DatasetRequest, DatasetSpec
+from ganbench import DatasetError, DatasetRequest, DatasetSpec, hookimpl
+from ganbench.data import ImageFileDataset, detect_channels, fit_square, load_image, to_signed_unit
 from ganbench_plugins.imagefolder import SPLITS, folder_fingerprint, parse_channels, split_folders
 
 NAME = "paired-folder"

@@ -19,9 +19,15 @@ from collections.abc import Mapping
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-from ganbench.errors import MetricUnavailable
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import ExtractorRequest, FeatureExtractor, FeatureExtractorSpec, MetricInput, MetricSpec
+from ganbench import (
+    ExtractorRequest,
+    FeatureExtractor,
+    FeatureExtractorSpec,
+    MetricInput,
+    MetricSpec,
+    MetricUnavailable,
+    hookimpl,
+)
 
 EXTRACTOR = "raw-pixels"
 FEATURE = "pixels"

@@ -39,11 +39,18 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganbench_plugins.fidelity as fidelity
-from ganbench.checkpoint import atomic_save
-from ganbench.errors import ConfigError, MetricUnavailable
-from ganbench.evaluation import to_uint8_rgb
-from ganbench.hookspecs import hookimpl
-from ganbench.specs import ExtractorRequest, FeatureExtractorSpec, ImageDataset, MetricInput, MetricSpec
+from ganbench import (
+    ConfigError,
+    ExtractorRequest,
+    FeatureExtractorSpec,
+    ImageDataset,
+    MetricInput,
+    MetricSpec,
+    MetricUnavailable,
+    atomic_save,
+    hookimpl,
+)
+from ganbench.data import to_uint8_rgb
 
 log = logging.getLogger(__name__)
 

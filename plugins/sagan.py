@@ -20,11 +20,8 @@ from __future__ import annotations
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.model import GAN
+from ganbench import GAN, ConfigError, ModelRequest, ModelSpec, hookimpl
 from ganbench.nn import attention_resolutions
-from ganbench.specs import ModelRequest, ModelSpec
 from ganbench_plugins.sngan import build_resnet_gan
 
 PAPER_DEFAULTS = {"loss": "hinge", "lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9, "n_disc": 1, "z_dim": 128}

@@ -26,10 +26,8 @@ from typing import Any
 import torch
 from matplotlib.colors import hsv_to_rgb
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.imagedata import TensorImageDataset
-from ganbench.specs import DatasetRequest, DatasetSpec
+from ganbench import ConfigError, DatasetRequest, DatasetSpec, hookimpl
+from ganbench.data import TensorImageDataset
 
 SPLITS = ("train", "test")
 DEFAULT_SIZES = {"train": 10_000, "test": 2_000}

@@ -24,10 +24,8 @@ import torch
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from torch import nn
 
-from ganbench.hookspecs import hookimpl
-from ganbench.model import ImageConditionedGAN
+from ganbench import ImageConditionedGAN, ModelRequest, ModelSpec, hookimpl
 from ganbench.nn import LabelMap, UNetGenerator, normal_init
-from ganbench.specs import ModelRequest, ModelSpec
 from ganbench_plugins.dcgan import ADAM_BETA1, LEARNING_RATES, Discriminator, check_norm, resolve_options
 from ganbench_plugins.wgan import GP_NORMS, WGAN_GP_DEFAULTS
 

@@ -33,11 +33,8 @@ import torch
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from torch import nn
 
-from ganbench.errors import ConfigError
-from ganbench.hookspecs import hookimpl
-from ganbench.model import GAN
+from ganbench import GAN, ConfigError, ModelRequest, ModelSpec, hookimpl
 from ganbench.nn import ResNetDiscriminator, ResNetGenerator, normal_init, spectral_norm_all, xavier_init
-from ganbench.specs import ModelRequest, ModelSpec
 
 PAPER_DEFAULTS = {"loss": "hinge", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.0, "beta2": 0.9, "n_disc": 5, "z_dim": 128}
 OPTIONS = {"arch": "resnet", "width": 128, "spectral_norm": True}

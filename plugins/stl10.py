@@ -8,7 +8,7 @@ torchvision's STL10 class is not used to read them because it insists on all fiv
 2.7 GB of them unlabelled, and checks their sums on every load; this plugin checks a split's
 files against torchvision's recorded MD5 sums once, when it converts them, and keeps the
 resized images under the cache. Images are 96x96 RGB, 10 classes. The common dataset
-options apply (``ganbench.dataset_options``).
+options apply (``ganbench.data.options``).
 """
 
 from __future__ import annotations
@@ -19,18 +19,20 @@ import numpy as np
 import torch
 from torchvision.datasets import STL10
 
-from ganbench.dataset_files import cached, find_folder, source_stamp, verify_checksums
-from ganbench.dataset_options import (
+from ganbench import DatasetRequest, DatasetSpec, ImageDataset, hookimpl
+from ganbench.data import (
     LABELLED_OPTIONS,
     TRAINING_ONLY_OPTIONS,
     build_dataset,
+    cached,
     center_crop,
     describe_options,
+    find_folder,
+    fit_square_all,
     parse_options,
+    source_stamp,
+    verify_checksums,
 )
-from ganbench.hookspecs import hookimpl
-from ganbench.imagedata import fit_square_all
-from ganbench.specs import DatasetRequest, DatasetSpec, ImageDataset
 
 NAME = "stl10"
 SPLITS = ("train", "test", "unlabeled")

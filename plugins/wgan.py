@@ -26,9 +26,7 @@ from __future__ import annotations
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from ganbench.hookspecs import hookimpl
-from ganbench.model import GAN
-from ganbench.specs import ModelRequest, ModelSpec
+from ganbench import GAN, ModelRequest, ModelSpec, hookimpl
 from ganbench_plugins.dcgan import ADAM_BETA1, LEARNING_RATES, build_dcgan, check_norm, resolve_options
 
 OPTIONS = {"width": 64, "norm": "none", "spectral_norm": False}

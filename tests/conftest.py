@@ -20,7 +20,7 @@ XDIST = bool(os.environ.get("PYTEST_XDIST_WORKER"))
 if XDIST:
     torch.set_num_threads(1)
 SHARED_DATA = REPO.parent / "shared" / "data"
-# The MLflow experiment of runs on fast_flags' data: shapes with 256 images (see ganbench.data_identity).
+# The MLflow experiment of runs on fast_flags' data: shapes with 256 images (see ganbench.data.identity).
 FAST_EXPERIMENT = "shapes[size=256]"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ganbench.config import read_config_file, resolve_config
-from ganbench.data_identity import data_identity, experiment_name
+from ganbench.data.identity import data_identity, experiment_name
 from ganbench.errors import ConfigError
 from tests.conftest import REPO
 

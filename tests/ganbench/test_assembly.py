@@ -4,7 +4,7 @@ import pytest
 
 from ganbench import DatasetSpec, hookimpl
 from ganbench.config import RunConfig
-from ganbench.data_identity import dataset_key
+from ganbench.data.identity import dataset_key
 from ganbench.registry import build_registry
 
 
@@ -49,7 +49,7 @@ def test_splits_resolutions_and_data_dirs_key_other_images(registry, tmp_path) -
 def _recording_flip_dataset(requests: list):
     import torch
 
-    from ganbench.imagedata import TensorImageDataset
+    from ganbench.data.images import TensorImageDataset
 
     def build(request):
         requests.append(request)
@@ -66,7 +66,7 @@ def _recording_flip_dataset(requests: list):
 
 
 def test_reference_images_leave_out_the_options_that_only_shape_training_data() -> None:
-    from ganbench.assembly import load_dataset
+    from ganbench.training.assembly import load_dataset
 
     requests: list = []
     registry = build_registry(extra_plugins=(_recording_flip_dataset(requests),))

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganbench.checkpoint import load_checkpoint, save_checkpoint
 from ganbench.errors import GanbenchError
+from ganbench.training.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_round_trip(tmp_path: Path):

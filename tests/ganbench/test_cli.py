@@ -178,7 +178,7 @@ def test_ctrl_c_saves_marks_killed_and_resume_finishes(tmp_path):
     assert f"ganbench run --resume {run_id}" in stdout
     client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
     assert client.get_run(run_id).info.status == "KILLED"
-    from ganbench.checkpoint import load_checkpoint
+    from ganbench.training.checkpoint import load_checkpoint
 
     step = load_checkpoint(runs / run_id / "checkpoints" / "last.pt")["step"]
     assert step > 0

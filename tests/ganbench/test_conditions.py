@@ -7,10 +7,16 @@ import itertools
 import pytest
 import torch
 
-from ganbench.conditions import EdgeConditions, UnpairedConditions, dataset_labels, unpaired_partners, with_conditions
-from ganbench.data import real_batches
+from ganbench.data.batches import real_batches
+from ganbench.data.conditions import (
+    EdgeConditions,
+    UnpairedConditions,
+    dataset_labels,
+    unpaired_partners,
+    with_conditions,
+)
+from ganbench.data.images import TensorImageDataset
 from ganbench.errors import DatasetError
-from ganbench.imagedata import TensorImageDataset
 from ganbench.nn.edges import edge_map
 
 

@@ -3,7 +3,7 @@ import itertools
 import torch
 from torch.utils.data import TensorDataset
 
-from ganbench.data import EpochSampler, real_batches
+from ganbench.data.batches import EpochSampler, real_batches
 
 
 def test_order_is_fixed_by_the_seed_and_differs_between_seeds():

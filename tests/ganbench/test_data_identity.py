@@ -12,11 +12,11 @@ from PIL import Image
 
 from ganbench import DatasetSpec, hookimpl
 from ganbench.config import RunConfig
-from ganbench.data_identity import REFERENCE_TAG, data_identity, dataset_key, experiment_name
-from ganbench.leaderboard import load_leaderboards
+from ganbench.data.identity import REFERENCE_TAG, data_identity, dataset_key, experiment_name
 from ganbench.registry import build_registry
-from ganbench.runner import run
-from ganbench.tracking import default_tracking_uri
+from ganbench.tracking.leaderboard import load_leaderboards
+from ganbench.tracking.runs import default_tracking_uri
+from ganbench.training.runner import run
 from tests.support import fast_plugin
 
 

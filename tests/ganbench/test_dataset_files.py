@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganbench.dataset_files import (
+from ganbench.data.files import (
     cached,
     candidate_folders,
     find_folder,

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from ganbench.dataset_options import (
+from ganbench.data.images import TensorImageDataset
+from ganbench.data.options import (
     LABELLED_OPTIONS,
     UNLABELLED_OPTIONS,
     DatasetOptions,
@@ -12,7 +13,6 @@ from ganbench.dataset_options import (
     parse_options,
 )
 from ganbench.errors import ConfigError
-from ganbench.imagedata import TensorImageDataset
 
 NAMES = ["zero", "one", "two", "three"]
 

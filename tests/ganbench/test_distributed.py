@@ -12,12 +12,12 @@ import torch
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
-from ganbench.checkpoint import load_checkpoint
 from ganbench.cli import cli
-from ganbench.data import real_batches
+from ganbench.data.batches import real_batches
 from ganbench.distributed import World, per_sample
 from ganbench.errors import ConfigError
-from ganbench.runner import run
+from ganbench.training.checkpoint import load_checkpoint
+from ganbench.training.runner import run
 from tests.conftest import FAST_EXPERIMENT, plugin_env
 
 # A GAN without batch norm (per-process on CPUs), with every random draw of training on the path:

@@ -13,12 +13,13 @@ from PIL import Image
 from rich.console import Console
 
 from ganbench import cli
-from ganbench.downstream import Budget, t_interval, train_classifier
+from ganbench.data.images import to_uint8
 from ganbench.errors import ConfigError, DatasetError, GanbenchError
-from ganbench.evaluation import Evaluator, to_uint8
-from ganbench.runner import run
-from ganbench.scoring import print_scored, score
-from ganbench.sources import open_source
+from ganbench.evaluation.evaluator import Evaluator
+from ganbench.scoring.downstream import Budget, t_interval, train_classifier
+from ganbench.scoring.score import print_scored, score
+from ganbench.scoring.sources import open_source
+from ganbench.training.runner import run
 from tests.conftest import SHARED_DATA
 from tests.support.models import one_thread
 
@@ -101,8 +102,8 @@ def test_a_run_id_scores_its_best_checkpoint_on_request(registry, console, tmp_p
 
 
 def _write_split(registry, folder: Path, split: str, by_class: bool) -> int:
-    from ganbench.assembly import load_dataset
     from ganbench.config import RunConfig
+    from ganbench.training.assembly import load_dataset
 
     dataset = load_dataset(RunConfig(dataset_options={"size": 64}), registry, split)
     for index in range(len(dataset)):

@@ -3,7 +3,8 @@ from pathlib import Path
 import torch
 
 from ganbench import ModelRequest
-from ganbench.evaluation import Evaluator, generate, sample_count_flags, to_uint8_rgb
+from ganbench.data.images import to_uint8_rgb
+from ganbench.evaluation.evaluator import Evaluator, generate, sample_count_flags
 from ganbench.specs import MetricSpec
 from ganbench_plugins.dcgan import build_dcgan
 from tests.support.fast_plugin import PixelFeatures

@@ -12,10 +12,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from ganbench.checkpoint import load_checkpoint, save_checkpoint
 from ganbench.errors import GanbenchError
 from ganbench.filesystem import StorageError
-from ganbench.runner import run
+from ganbench.training.checkpoint import load_checkpoint, save_checkpoint
+from ganbench.training.runner import run
 from tests.conftest import FAST_EXPERIMENT, ganbench_command, plugin_env
 
 
@@ -40,7 +40,7 @@ def test_an_unwritable_results_folder_fails_before_any_work(registry, console, f
 
 
 def test_a_full_disk_fails_the_run_clearly_and_keeps_the_last_checkpoint(registry, console, fast_flags, monkeypatch):
-    from ganbench import checkpoint
+    import ganbench.filesystem as filesystem  # checkpoints are written through its atomic writer
 
     real_fsync, writes = os.fsync, []
 
@@ -51,7 +51,7 @@ def test_a_full_disk_fails_the_run_clearly_and_keeps_the_last_checkpoint(registr
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real_fsync(fd)
 
-    monkeypatch.setattr(checkpoint.os, "fsync", fsync)
+    monkeypatch.setattr(filesystem.os, "fsync", fsync)
     with pytest.raises(StorageError, match=r"disk is full: .*last\.pt could not be written.*--resume"):
         run(registry, fast_flags, {}, None, console)
     client = _client(Path(fast_flags["results_dir"]))

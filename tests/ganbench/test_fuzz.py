@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ganbench import cli
 from ganbench.config import FIELDS, RunConfig
 from ganbench.errors import ConfigError
-from ganbench.space import build_space
+from ganbench.tuning.space import build_space
 
 # derandomized: CI sees the same examples on every run, so a red build is reproducible, not luck
 FUZZ = settings(
@@ -49,7 +49,7 @@ def stop_before_work(monkeypatch, tmp_path):
     def validated(*args, **kwargs):
         raise Validated
 
-    monkeypatch.setattr("ganbench.runner.build_components", validated)
+    monkeypatch.setattr("ganbench.training.runner.build_components", validated)
     monkeypatch.chdir(tmp_path)  # results of a valid run would land here
 
 

@@ -4,8 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganbench.errors import DatasetError
-from ganbench.imagedata import (
+from ganbench.data.images import (
     ImageFileDataset,
     IndexedDataset,
     TensorImageDataset,
@@ -16,6 +15,7 @@ from ganbench.imagedata import (
     load_image,
     to_signed_unit,
 )
+from ganbench.errors import DatasetError
 from ganbench.specs import ImageDataset
 
 

@@ -14,9 +14,9 @@ from mlflow.entities import Param
 from mlflow.tracking import MlflowClient
 from rich.console import Console
 
-from ganbench.data_identity import REFERENCE_TAG
+from ganbench.data.identity import REFERENCE_TAG
 from ganbench.errors import ConfigError
-from ganbench.leaderboard import (
+from ganbench.tracking.leaderboard import (
     LEGACY_NOTE,
     Leaderboard,
     export_leaderboards,

@@ -16,8 +16,8 @@ from optuna.trial import TrialState
 from rich.console import Console
 
 from ganbench.errors import ConfigError
-from ganbench.search import start_search
-from ganbench.search_settings import SearchSettings
+from ganbench.tuning.settings import SearchSettings
+from ganbench.tuning.study import start_search
 from tests.conftest import FAST_EXPERIMENT, ganbench_command, plugin_env
 
 # Trials that can diverge (the test loss turns NaN after `after` steps) and that differ in how well they learn.
@@ -193,7 +193,7 @@ def test_a_resumed_search_refuses_new_settings(tmp_path):
 
 
 def test_opening_a_store_whose_schema_another_worker_is_creating_tries_again(monkeypatch):
-    from ganbench import search
+    import ganbench.tuning.study as search
 
     calls = []
 
@@ -208,7 +208,7 @@ def test_opening_a_store_whose_schema_another_worker_is_creating_tries_again(mon
 
 
 def test_a_trial_that_runs_out_of_memory_is_recorded_failed_and_the_search_goes_on(registry, search_flags, monkeypatch):
-    from ganbench.training import Trainer
+    from ganbench.training.loop import Trainer
 
     original = Trainer._train_step
 

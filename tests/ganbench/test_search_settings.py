@@ -1,7 +1,7 @@
 import pytest
 
 from ganbench.errors import ConfigError
-from ganbench.search_settings import SearchSettings, parse_duration
+from ganbench.tuning.settings import SearchSettings, parse_duration
 
 
 @pytest.mark.parametrize(

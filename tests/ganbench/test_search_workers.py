@@ -15,11 +15,11 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 from rich.console import Console
 
-from ganbench.checkpoint import load_checkpoint
 from ganbench.errors import ConfigError
-from ganbench.search import open_storage, resume_search, start_search
-from ganbench.search_settings import SearchSettings
-from ganbench.workers import BudgetSpent, budget_spent, check_in_budget
+from ganbench.training.checkpoint import load_checkpoint
+from ganbench.tuning.settings import SearchSettings
+from ganbench.tuning.study import open_storage, resume_search, start_search
+from ganbench.tuning.workers import BudgetSpent, budget_spent, check_in_budget
 from tests.conftest import FAST_EXPERIMENT, ganbench_command, plugin_env
 from tests.support.postgres import PostgresServer, free_port
 

@@ -3,7 +3,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from ganbench.config import RunConfig, resolve_config
 from ganbench.errors import ConfigError
-from ganbench.space import (
+from ganbench.tuning.space import (
     GENERIC_SPACE,
     NO_AUGMENTATION,
     apply_params,

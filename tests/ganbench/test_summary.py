@@ -5,9 +5,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ganbench.evaluation import MetricResult, Protocol
-from ganbench.summary import print_summary
-from ganbench.training import Evaluation, Outcome
+from ganbench.evaluation.evaluator import MetricResult, Protocol
+from ganbench.training.loop import Evaluation, Outcome
+from ganbench.training.summary import print_summary
 
 PROTOCOL = Protocol("inception-v3-compat", "abcdef1234567890", 400, 400, "shapes/train", 32)
 FLAG = "rank-deficient covariance: 400 generated and 400 reference samples, fewer than 2 per feature dimension"

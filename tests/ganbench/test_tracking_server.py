@@ -17,9 +17,9 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from ganbench import cli
-from ganbench.checkpoint import load_checkpoint
-from ganbench.runner import run
-from ganbench.tracking import HTTP_DEFAULTS, TrackingUnavailable
+from ganbench.tracking.runs import HTTP_DEFAULTS, TrackingUnavailable
+from ganbench.training.checkpoint import load_checkpoint
+from ganbench.training.runner import run
 from tests.conftest import FAST_EXPERIMENT
 from tests.support.postgres import free_port
 

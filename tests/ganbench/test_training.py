@@ -9,10 +9,10 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from ganbench.checkpoint import load_checkpoint
 from ganbench.errors import ConfigError, TrainingDiverged
-from ganbench.evaluation import Evaluator
-from ganbench.runner import run
+from ganbench.evaluation.evaluator import Evaluator
+from ganbench.training.checkpoint import load_checkpoint
+from ganbench.training.runner import run
 from tests.conftest import FAST_EXPERIMENT
 
 
@@ -111,7 +111,7 @@ def test_a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(registry, c
 
 def _press_ctrl_c_at(step: int, monkeypatch) -> None:
     """Make the trainer see a Ctrl-C request during training step ``step`` (0-based)."""
-    from ganbench.training import Trainer
+    from ganbench.training.loop import Trainer
 
     original = Trainer._train_step
 

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from ganbench import ui
+import ganbench.tracking.ui as ui
 from ganbench.errors import GanbenchError
 from tests.conftest import REPO, ganbench_command, plugin_env
 
@@ -124,7 +124,7 @@ def test_a_view_ranks_by_its_metric_best_first_and_shows_every_metric():
 
 
 def test_views_saved_by_runs_keep_each_others_columns_and_the_ui_links_them(tmp_path):
-    from ganbench.tracking import Tracker
+    from ganbench.tracking.runs import Tracker
 
     tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "mlartifacts")
     for metrics in ({"fid": False}, {"proxy-fid": False, "fid": False}):
@@ -163,7 +163,7 @@ def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120) -> 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_the_experiment_page_lists_the_runs_with_their_fid_column_sorted_in_headless_chromium(tmp_path):
-    from ganbench.tracking import Tracker
+    from ganbench.tracking.runs import Tracker
 
     results = tmp_path / "results"
     tracker = Tracker(f"sqlite:///{results / 'mlflow.db'}", results / "mlartifacts")

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torchvision.datasets import CIFAR10, CIFAR100
 
-from ganbench.dataset_options import LABELLED_OPTIONS
+from ganbench.data.options import LABELLED_OPTIONS
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.registry import build_registry
 from ganbench.specs import DatasetRequest, ImageDataset

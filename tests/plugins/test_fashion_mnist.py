@@ -8,9 +8,9 @@ import pytest
 import torch
 from torchvision.datasets import FashionMNIST
 
-from ganbench.dataset_options import LABELLED_OPTIONS
+from ganbench.data import IDX_FILES
+from ganbench.data.options import LABELLED_OPTIONS
 from ganbench.errors import DatasetError
-from ganbench.idxfiles import FILES
 from ganbench.registry import build_registry
 from ganbench.specs import DatasetRequest, ImageDataset
 from ganbench_plugins.fashion_mnist import build_fashion_mnist
@@ -40,7 +40,7 @@ def _labels_file(first_id: int, count: int) -> bytes:
 def write_fashion(folder: Path, compressed: bool = True, splits: tuple[str, ...] = ("train", "test")) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for split in splits:
-        images, labels = FILES[split]
+        images, labels = IDX_FILES[split]
         for name, content in (
             (images, _images_file(FIRST_ID[split], SIZES[split])),
             (labels, _labels_file(FIRST_ID[split], SIZES[split])),
@@ -87,7 +87,7 @@ def test_missing_files_name_the_files_the_folders_and_where_to_get_them(tmp_path
     with pytest.raises(DatasetError, match="Fashion-MNIST's train files were not found") as error:
         build_fashion_mnist(_request(tmp_path / "data", tmp_path / "cache"))
     message = str(error.value)
-    for name in (*FILES["train"], *FILES["test"]):
+    for name in (*IDX_FILES["train"], *IDX_FILES["test"]):
         assert f"{name}.gz" in message
     for folder in ("FashionMNIST/raw", "fashion-mnist"):
         assert str(tmp_path / "data" / folder) in message
@@ -103,7 +103,7 @@ def test_without_a_data_dir_the_error_says_so(tmp_path: Path) -> None:
 def test_a_damaged_file_is_named(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     write_fashion(folder, splits=("test",))
-    (folder / f"{FILES['test'][0]}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03garbage"))
+    (folder / f"{IDX_FILES['test'][0]}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03garbage"))
     with pytest.raises(DatasetError, match="not a readable Fashion-MNIST idx file"):
         build_fashion_mnist(_request(folder, tmp_path / "cache", split="test"))
 

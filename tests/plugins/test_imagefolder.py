@@ -231,7 +231,7 @@ def test_the_fingerprint_names_the_files_not_where_they_lie(cards: Path, tmp_pat
 
 
 def test_worker_processes_decode_what_one_process_does_and_name_a_bad_file_plainly(tmp_path: Path) -> None:
-    from ganbench.imagedata import DECODE_BATCH, decode_all
+    from ganbench.data.images import DECODE_BATCH, decode_all
 
     for index in range(DECODE_BATCH + 20):  # more than one batch: decoded by worker processes
         _save(tmp_path / "cat" / f"{index:03d}.png", size=(10, 14), colour=(index % 256, 7, 200))

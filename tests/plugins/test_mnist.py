@@ -9,10 +9,10 @@ from torchvision.datasets import MNIST
 from ganbench.errors import DatasetError
 from ganbench.registry import build_registry
 from ganbench.specs import DatasetRequest, ImageDataset
-from ganbench_plugins.mnist import FILES, build_mnist
+from ganbench_plugins.mnist import IDX_FILES, build_mnist
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-TEST_FILES = FILES["test"]
+TEST_FILES = IDX_FILES["test"]
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_missing_files_name_the_files_the_folders_and_the_fixes(tmp_path: Path) 
     with pytest.raises(DatasetError) as error:
         build_mnist(_request(root, tmp_path / "cache"))
     message = str(error.value)
-    for name in (*FILES["train"], *FILES["test"]):
+    for name in (*IDX_FILES["train"], *IDX_FILES["test"]):
         assert f"{name}.gz" in message
     for folder in (root / "MNIST" / "raw", root / "mnist", root):
         assert str(folder) in message

@@ -8,12 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
-from ganbench.assembly import load_dataset
 from ganbench.config import resolve_config
+from ganbench.data.images import load_image, to_signed_unit
 from ganbench.errors import ConfigError, DatasetError
-from ganbench.imagedata import load_image, to_signed_unit
-from ganbench.runner import run
 from ganbench.specs import DatasetRequest
+from ganbench.training.assembly import load_dataset
+from ganbench.training.runner import run
 from ganbench_plugins.paired_folder import build_paired_folder
 from tests.support.models import one_thread
 

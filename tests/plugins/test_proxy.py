@@ -11,9 +11,9 @@ import torch
 import ganbench_plugins.fidelity as fidelity
 import ganbench_plugins.proxy as proxy
 from ganbench import ModelRequest
+from ganbench.data.images import TensorImageDataset, to_uint8_rgb
 from ganbench.errors import ConfigError, MetricUnavailable
-from ganbench.evaluation import Evaluator, to_uint8_rgb
-from ganbench.imagedata import TensorImageDataset
+from ganbench.evaluation.evaluator import Evaluator
 from ganbench.specs import DatasetRequest, ExtractorRequest, MetricInput
 from ganbench_plugins.dcgan import build_cdcgan, build_dcgan
 from ganbench_plugins.shapes import SHAPES, build_shapes

@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 
 from ganbench import ImageConditionedGAN, ModelRequest, Objective, Regularizer
-from ganbench.assembly import build_components
-from ganbench.checkpoint import load_checkpoint
 from ganbench.config import resolve_config
+from ganbench.data.images import to_uint8
 from ganbench.errors import ConfigError
-from ganbench.evaluation import to_uint8
-from ganbench.runner import run
+from ganbench.training.assembly import build_components
+from ganbench.training.checkpoint import load_checkpoint
+from ganbench.training.runner import run
 from ganbench_plugins import sketch2img
 from ganbench_plugins.losses import WassersteinLoss
 from tests.support.models import check_spec, one_thread

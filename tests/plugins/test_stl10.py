@@ -14,7 +14,7 @@ import torch
 from torchvision.datasets import STL10
 
 import ganbench_plugins.stl10 as stl10
-from ganbench.dataset_options import LABELLED_OPTIONS
+from ganbench.data.options import LABELLED_OPTIONS
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.registry import build_registry
 from ganbench.specs import DatasetRequest, ImageDataset

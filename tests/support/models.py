@@ -18,10 +18,10 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ganbench import GAN, ModelRequest, ModelSpec, Objective, hookspecs
-from ganbench.assembly import build_objective
 from ganbench.config import DEFAULTS, FIELDS, RunConfig
-from ganbench.optim import build_optimizer
 from ganbench.registry import Registry
+from ganbench.training.assembly import build_objective
+from ganbench.training.optim import build_optimizer
 from ganbench_plugins import bce, clip, gradient_penalty, losses
 
 # --------------------------------------------------------------------------- building

@@ -42,11 +42,10 @@ from rich.console import Console
 from torch import nn
 from torchvision.models import resnet18
 
+from ganbench.data.images import to_signed_unit, to_uint8
 from ganbench.errors import ConfigError
-from ganbench.evaluation import to_uint8
-from ganbench.imagedata import to_signed_unit
 from ganbench.specs import ImageDataset
-from ganbench.training import progress_bar
+from ganbench.training.loop import progress_bar
 
 REAL, AUGMENTED, CAS = ARMS = ("real", "real+generated", "generated (CAS)")
 CLASSIFIER = "resnet18 (3x3 stride-1 stem, max pool kept, no pretrained weights)"
@@ -266,7 +265,7 @@ def test_accuracy(network: nn.Module, images: torch.Tensor, labels: torch.Tensor
 def _epochs(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Endless batches of indices, a fresh order each epoch, every image in every epoch but the last partial batch.
 
-    Indices rather than ``ganbench.data.real_batches``: the classifier's images are tensors already
+    Indices rather than ``ganbench.data.batches.real_batches``: the classifier's images are tensors already
     in memory, and the loop draws them by index.
     """
     while True:

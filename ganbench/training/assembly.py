@@ -8,12 +8,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganbench.conditions import condition_channels, with_conditions
 from ganbench.config import RunConfig, regularizer_options
-from ganbench.data_identity import cache_dir, dataset_key, dataset_options, dataset_request
+from ganbench.data.conditions import condition_channels, with_conditions
+from ganbench.data.identity import cache_dir, dataset_key, dataset_options, dataset_request
 from ganbench.distributed import SINGLE, World, rank_device
 from ganbench.errors import ConfigError, DatasetError
-from ganbench.evaluation import Evaluator
+from ganbench.evaluation.evaluator import Evaluator
 from ganbench.model import GAN
 from ganbench.objective import Objective
 from ganbench.registry import Registry

@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ganbench.evaluation import MetricResult
-from ganbench.tracking import ui_command
-from ganbench.training import Outcome
+from ganbench.evaluation.evaluator import MetricResult
+from ganbench.tracking.runs import ui_command
+from ganbench.training.loop import Outcome
 
 STATUS_STYLE = {"FINISHED": "green", "KILLED": "yellow", "FAILED": "red"}
 

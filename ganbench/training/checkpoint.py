@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import os
 import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
 from ganbench.errors import GanbenchError
-from ganbench.filesystem import explaining_write_errors
+from ganbench.filesystem import atomic_save, write_atomically
 
 FORMAT = "ganbench-checkpoint-1"
 
@@ -23,34 +19,10 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_save(path, {"format": FORMAT, **state})
 
 
-def atomic_save(path: Path, obj: Any) -> None:
-    """``torch.save`` so that a reader sees the old file or the new one, never half of one."""
-    # Serialised in memory first: torch's writer reports a full disk as an opaque RuntimeError,
-    # a plain file write as the OSError it is.
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    _write_atomically(path, lambda tmp: tmp.write(buffer.getbuffer()))
-
-
 def copy_checkpoint(source: Path, path: Path) -> None:
     """Copy a checkpoint file atomically (the best checkpoint is a copy of the last one)."""
     with source.open("rb") as original:
-        _write_atomically(path, lambda tmp: shutil.copyfileobj(original, tmp))
-
-
-def _write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
-    with explaining_write_errors(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as tmp:
-                write(tmp)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        write_atomically(path, lambda tmp: shutil.copyfileobj(original, tmp))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -32,6 +32,17 @@ def to_signed_unit(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(127.5).sub_(1.0)
 
 
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> uint8, as an image file stores them."""
+    return ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> uint8 RGB, as feature extractors take them (grey is repeated)."""
+    images = to_uint8(images)
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
 def fit_square(images: torch.Tensor, resolution: int) -> torch.Tensor:
     """Resize (..., C, H, W) so the shorter side is ``resolution`` (antialiased), then center-crop to a square."""
     height, width = images.shape[-2:]

@@ -17,9 +17,10 @@ from typing import Any
 
 import torch
 
-from ganbench.checkpoint import atomic_save
-from ganbench.conditions import dataset_labels
+from ganbench.data.conditions import dataset_labels
+from ganbench.data.images import to_uint8_rgb
 from ganbench.errors import GanbenchError, MetricUnavailable
+from ganbench.filesystem import atomic_save
 from ganbench.model import GAN, ImageConditionedGAN
 from ganbench.specs import (
     ConditionedDataset,
@@ -107,17 +108,6 @@ def _fewer_than(counts: dict[str, int], minimum: int) -> str:
     """The sides with fewer than ``minimum`` samples, as "400 generated and 400 reference samples" ("": none)."""
     short = [f"{n} {side}" for side, n in counts.items() if n < minimum]
     return f"{' and '.join(short)} samples" if short else ""
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images in [-1, 1] -> uint8, as an image file stores them."""
-    return ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-
-
-def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
-    """Images in [-1, 1] -> uint8 RGB, as feature extractors take them (grey is repeated)."""
-    images = to_uint8(images)
-    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
 def generate(

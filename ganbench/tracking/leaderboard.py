@@ -28,10 +28,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ganbench.data_identity import REFERENCE_TAG
+from ganbench.data.identity import REFERENCE_TAG
 from ganbench.errors import ConfigError, GanbenchError, PluginError
 from ganbench.registry import Registry
-from ganbench.ui import local_store_path, metric_keys
+from ganbench.tracking.ui import local_store_path, metric_keys
 
 KIND_TAG, STUDY_KIND = "ganbench.kind", "study"  # a search's parent run; its trials are ordinary runs
 # Params that name, place or log a run without changing what it trains or how it is evaluated:
@@ -116,6 +116,33 @@ class Leaderboard:
     @property
     def direction(self) -> str:
         return "higher is better" if self.higher_is_better else "lower is better"
+
+
+@dataclass(frozen=True)
+class Leaderboards(Sequence[Leaderboard]):
+    """The leaderboards of one metric, one per dataset, as data (``rows()``) and as tables (``to_markdown()``)."""
+
+    boards: list[Leaderboard]
+
+    def __getitem__(self, index: int) -> Leaderboard:  # type: ignore[override]
+        return self.boards[index]
+
+    def __len__(self) -> int:
+        return len(self.boards)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every ranked row as a dict keyed by the CSV's columns (dataset, metric, protocol, rank, model...)."""
+        return [dict(zip(CSV_COLUMNS, row, strict=True)) for row in _csv_rows(self.boards)]
+
+    def to_markdown(self, command: str = "ganbench.leaderboard()") -> str:
+        return to_markdown(self.boards, command, datetime.now().astimezone())
+
+    def export(self, path: str | Path, command: str = "ganbench.leaderboard()") -> tuple[Path, Path]:
+        """Write the tables to ``path`` with .md and .csv suffixes."""
+        return export_leaderboards(self.boards, Path(path), command)
+
+    def __str__(self) -> str:
+        return self.to_markdown()
 
 
 # ---------------------------------------------------------------------------- reading

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torchvision.transforms.v2 import functional as TF
 
+from ganbench.data.images import IndexedDataset, TensorImageDataset
 from ganbench.errors import ConfigError
-from ganbench.imagedata import IndexedDataset, TensorImageDataset
 from ganbench.specs import ImageDataset
 
 TRAIN = "train"

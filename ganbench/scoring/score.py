@@ -18,15 +18,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ganbench import __version__
-from ganbench.assembly import load_dataset, pick_device
 from ganbench.config import as_dict
-from ganbench.downstream import AUGMENTED, CAS, REAL, AugmentResult, Budget, mean_sd, run_augment, t_interval
 from ganbench.errors import ConfigError
-from ganbench.evaluation import MetricResult
+from ganbench.evaluation.evaluator import MetricResult
 from ganbench.registry import Registry
-from ganbench.sources import Source, open_source
-from ganbench.training import progress_bar
+from ganbench.scoring.downstream import AUGMENTED, CAS, REAL, AugmentResult, Budget, mean_sd, run_augment, t_interval
+from ganbench.scoring.sources import Source, open_source
+from ganbench.training.assembly import load_dataset, pick_device
+from ganbench.training.loop import progress_bar
+from ganbench.version import __version__
 
 TEST_SPLIT = "test"
 

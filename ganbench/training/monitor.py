@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganbench.evaluation import MetricResult
+from ganbench.evaluation.evaluator import MetricResult
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any, cast
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ganbench.conditions import ConditionTriples
+from ganbench.data.conditions import ConditionTriples
 from ganbench.specs import ConditionedDataset, ImageDataset
 
 

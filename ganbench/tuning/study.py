@@ -11,7 +11,7 @@ failed and retries its parameters once.
 
 Workers on several machines share a study through a database server (``--storage
 postgresql+psycopg://...``): each runs ``ganbench search`` with the same settings and takes the next
-trial, and ``--trials`` counts the study's trials, not a worker's (see ``ganbench.workers``).
+trial, and ``--trials`` counts the study's trials, not a worker's (see ``ganbench.tuning.workers``).
 """
 
 from __future__ import annotations
@@ -33,18 +33,18 @@ from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
 from ganbench.config import RunConfig, resolve_config
-from ganbench.data_identity import experiment_name
+from ganbench.data.identity import experiment_name
 from ganbench.errors import ConfigError, GanbenchError, MetricUnavailable, OutOfMemory, TrainingDiverged
-from ganbench.evaluation import MetricResult
-from ganbench.out_of_memory import release_cached_memory
+from ganbench.evaluation.evaluator import MetricResult
 from ganbench.registry import Registry
-from ganbench.runner import make_tracker, run
-from ganbench.search_settings import SearchSettings
-from ganbench.space import SearchSpace, apply_params, build_space
-from ganbench.study_plots import save_study_plots
-from ganbench.tracking import Tracker, TrackingUnavailable
-from ganbench.training import EarlyStop
-from ganbench.workers import (
+from ganbench.tracking.runs import Tracker, TrackingUnavailable
+from ganbench.training.loop import EarlyStop
+from ganbench.training.out_of_memory import release_cached_memory
+from ganbench.training.runner import make_tracker, run
+from ganbench.tuning.plots import save_study_plots
+from ganbench.tuning.settings import SearchSettings
+from ganbench.tuning.space import SearchSpace, apply_params, build_space
+from ganbench.tuning.workers import (
     STORAGE_ERRORS,
     WORKER_ATTR,
     BudgetSpent,
@@ -465,7 +465,12 @@ def resume_search(
     attrs = study.user_attrs
     settings = SearchSettings(**{**attrs["ganbench.settings"], **budget, "storage": storage_url, "study": name})
     search = Search(
-        registry, attrs["ganbench.flags"], attrs["ganbench.file_values"], settings, attrs["ganbench.space"], console
+        registry,
+        attrs["ganbench.flags"],
+        attrs["ganbench.file_values"],
+        settings,
+        attrs["ganbench.space"],
+        console,
     )
     # a sampler seeded as at the start would propose the first trials' parameters again
     study.sampler = build_sampler(settings.sampler, worker_seed(search.config.seed, study))

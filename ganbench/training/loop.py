@@ -22,19 +22,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ganbench import __version__
-from ganbench.assembly import Components, memory_format
-from ganbench.checkpoint import copy_checkpoint, save_checkpoint
 from ganbench.config import RunConfig, as_dict, checkpoint_file, monitored_metric
-from ganbench.data import real_batches
+from ganbench.data.batches import real_batches
+from ganbench.data.images import to_uint8
 from ganbench.errors import GanbenchError, TrainingDiverged
-from ganbench.evaluation import MetricResult, to_uint8
+from ganbench.evaluation.evaluator import MetricResult
 from ganbench.model import GAN, ImageConditionedGAN
-from ganbench.monitor import BestSoFar
-from ganbench.optim import build_optimizer, build_schedule
-from ganbench.plots import save_condition_grid, save_curves, save_grid
-from ganbench.precision import autocast, grad_scaler
-from ganbench.tracking import Tracker
+from ganbench.tracking.runs import Tracker
+from ganbench.training.assembly import Components, memory_format
+from ganbench.training.checkpoint import copy_checkpoint, save_checkpoint
+from ganbench.training.monitor import BestSoFar
+from ganbench.training.optim import build_optimizer, build_schedule
+from ganbench.training.plots import save_condition_grid, save_curves, save_grid
+from ganbench.training.precision import autocast, grad_scaler
+from ganbench.version import __version__
 
 
 class StopRequested(Exception):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ganbench.errors import GanbenchError
 from ganbench.filesystem import write_error
-from ganbench.ui import SHARED_VIEW_TAG, merged_view
+from ganbench.tracking.ui import SHARED_VIEW_TAG, merged_view
 
 # MLflow's store migrations print INFO lines a user has no use for
 # (set after import: MLflow configures its loggers then).
@@ -155,7 +155,7 @@ class Tracker:
         return self._run_id
 
     def share_views(self, views: Mapping[str, dict[str, Any]]) -> None:
-        """Save runs-table views on this run's experiment (see ``ganbench.ui.runs_views``)."""
+        """Save runs-table views on this run's experiment (see ``ganbench.tracking.ui.runs_views``)."""
         experiment_id = self._call("read the run", self.client.get_run, self.run_id).info.experiment_id
         for attempt in range(2):
             saved = self._call("read the experiment", self.client.get_experiment, experiment_id).tags

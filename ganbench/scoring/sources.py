@@ -18,8 +18,6 @@ from typing import Any
 import torch
 from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
 
-from ganbench.assembly import build_components, build_evaluator, load_dataset, pick_device
-from ganbench.checkpoint import load_checkpoint
 from ganbench.config import (
     RUN_CHECKPOINTS,
     RunConfig,
@@ -29,14 +27,16 @@ from ganbench.config import (
     validate_evaluation,
     validate_fields,
 )
-from ganbench.downstream import Synthesizer
+from ganbench.data.images import ImageFileDataset, to_uint8
 from ganbench.errors import ConfigError, DatasetError, GanbenchError
-from ganbench.evaluation import Batches, Evaluator, to_uint8
-from ganbench.imagedata import ImageFileDataset
+from ganbench.evaluation.evaluator import Batches, Evaluator
 from ganbench.model import GAN
 from ganbench.registry import Registry
+from ganbench.scoring.downstream import Synthesizer
 from ganbench.specs import ImageDataset
-from ganbench.training import averaged_generator, with_average
+from ganbench.training.assembly import build_components, build_evaluator, load_dataset, pick_device
+from ganbench.training.checkpoint import load_checkpoint
+from ganbench.training.loop import averaged_generator, with_average
 
 # Settings a checkpoint fixes: its generator was trained on them.
 CHECKPOINT_FIXED = ("dataset", "resolution", "dataset_options")
@@ -86,7 +86,7 @@ def open_source(location: str, registry: Registry, flags: Mapping[str, Any], che
 
 
 def _checkpoint_path(location: str, flags: Mapping[str, Any], checkpoint: str) -> Path:
-    from ganbench.runner import find_checkpoint  # MLflow loads slowly: only when a run id is looked up
+    from ganbench.training.runner import find_checkpoint  # MLflow loads slowly: only when a run id is looked up
 
     path = Path(location).expanduser()
     if path.is_file():

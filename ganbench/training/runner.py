@@ -11,9 +11,6 @@ import torch
 import yaml
 from rich.console import Console
 
-from ganbench import __version__
-from ganbench.assembly import build_components
-from ganbench.checkpoint import load_checkpoint
 from ganbench.config import (
     IDENTITY_FIELDS,
     ResolvedConfig,
@@ -23,16 +20,19 @@ from ganbench.config import (
     flat_params,
     resolve_config,
 )
-from ganbench.data_identity import REFERENCE_TAG, experiment_name
+from ganbench.data.identity import REFERENCE_TAG, experiment_name
 from ganbench.distributed import from_environment, join
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.filesystem import ensure_writable, explaining_write_errors
-from ganbench.out_of_memory import explaining_out_of_memory
-from ganbench.precision import check_precision
 from ganbench.registry import Registry
-from ganbench.tracking import CHECKPOINT_TAG, SilentTracker, Tracker, TrackingUnavailable, default_tracking_uri
-from ganbench.training import EvaluationCallback, Outcome, Trainer
-from ganbench.ui import runs_views
+from ganbench.tracking.runs import CHECKPOINT_TAG, SilentTracker, Tracker, TrackingUnavailable, default_tracking_uri
+from ganbench.tracking.ui import runs_views
+from ganbench.training.assembly import build_components
+from ganbench.training.checkpoint import load_checkpoint
+from ganbench.training.loop import EvaluationCallback, Outcome, Trainer
+from ganbench.training.out_of_memory import explaining_out_of_memory
+from ganbench.training.precision import check_precision
+from ganbench.version import __version__
 
 
 def make_tracker(config: RunConfig) -> Tracker:
@@ -65,11 +65,15 @@ def find_checkpoint(resume: str, flags: Mapping[str, Any], which: str = "last") 
 
 
 def resolve_resumed(
-    checkpoint: dict[str, Any], registry: Registry, file_values: Mapping[str, Any], flags: Mapping[str, Any]
+    checkpoint: dict[str, Any],
+    registry: Registry,
+    file_values: Mapping[str, Any],
+    flags: Mapping[str, Any],
+    flags_source: str = "command line",
 ) -> ResolvedConfig:
     """The checkpoint's config with the user's overrides (e.g. more --steps); what the weights depend on stays."""
     base = RunConfig(**checkpoint["config"])
-    resolved = resolve_config(registry, file_values, flags, base=base)
+    resolved = resolve_config(registry, file_values, flags, base=base, flags_source=flags_source)
     scheduled = ("steps",) if base.lr_schedule != "constant" else ()  # the schedule is laid out over the steps
     changed = [name for name in IDENTITY_FIELDS + scheduled if getattr(resolved.config, name) != getattr(base, name)]
     if changed:
@@ -89,9 +93,11 @@ def run(
     on_evaluation: EvaluationCallback | None = None,
     tags: Mapping[str, str] | None = None,
     on_start: Callable[[str], None] | None = None,
+    flags_source: str = "command line",
 ) -> Outcome:
     """Train (or resume) one run. ``tags`` go on a new MLflow run (e.g. a search's parent run id);
-    ``on_start`` gets the run's id as soon as it exists; ``on_evaluation`` sees every evaluation.
+    ``on_start`` gets the run's id as soon as it exists; ``on_evaluation`` sees every evaluation;
+    ``flags_source`` names where ``flags`` came from in messages.
 
     Under torchrun this is one rank of a data-parallel run: rank 0 alone prints and tracks.
     """
@@ -100,9 +106,9 @@ def run(
         console = Console(quiet=True)
     checkpoint = load_checkpoint(find_checkpoint(resume, flags)) if resume else None
     resolved = (
-        resolve_resumed(checkpoint, registry, file_values, flags)
+        resolve_resumed(checkpoint, registry, file_values, flags, flags_source)
         if checkpoint
-        else resolve_config(registry, file_values, flags)
+        else resolve_config(registry, file_values, flags, flags_source=flags_source)
     )
     config = resolved.config
     ensure_writable(Path(config.results_dir))

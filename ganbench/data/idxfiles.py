@@ -18,13 +18,13 @@ from torchvision.datasets.utils import extract_archive
 from ganbench.errors import DatasetError
 
 # split -> (images, labels), the official names without ".gz"
-FILES = {
+IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
 
-def candidate_folders(base: Path, torchvision_folder: str, short_name: str) -> list[Path]:
+def idx_folders(base: Path, torchvision_folder: str, short_name: str) -> list[Path]:
     """Where the files may lie, in the order they are searched: torchvision's layout, a named folder, ``base``."""
     return [base / torchvision_folder / "raw", base / short_name, base]
 
@@ -36,7 +36,7 @@ def _find(folder: Path, name: str) -> Path | None:
     return None
 
 
-def locate(folders: list[Path], names: tuple[str, ...]) -> list[Path] | None:
+def locate_idx_files(folders: list[Path], names: tuple[str, ...]) -> list[Path] | None:
     """The files ``names`` (each plain or gzipped) from the first folder that holds them all."""
     for folder in folders:
         paths = [path for name in names if (path := _find(folder, name)) is not None]
@@ -56,7 +56,7 @@ def _read(path: Path, reader: Callable[[str], torch.Tensor], scratch: Path, titl
         ) from exc
 
 
-def read_split(paths: list[Path], cache_dir: Path, title: str) -> tuple[torch.Tensor, torch.Tensor]:
+def read_idx_split(paths: list[Path], cache_dir: Path, title: str) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 images (N, 1, 28, 28) and int64 labels from the images file and the labels file of a split."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix="idx-") as scratch:
@@ -65,9 +65,9 @@ def read_split(paths: list[Path], cache_dir: Path, title: str) -> tuple[torch.Te
     return images[:, None], labels
 
 
-def missing_error(title: str, split: str, folders: list[Path], fix: str) -> DatasetError:
+def idx_missing_error(title: str, split: str, folders: list[Path], fix: str) -> DatasetError:
     """The split's files are in none of ``folders``; ``fix`` completes "To fix this, ..."."""
-    official = ", ".join(f"{name}.gz" for names in FILES.values() for name in names)
+    official = ", ".join(f"{name}.gz" for names in IDX_FILES.values() for name in names)
     where = f"in one of: {', '.join(str(folder) for folder in folders)}" if folders else "under --data-dir (not set)"
     return DatasetError(
         f"{title}'s {split} files were not found. Expected the official files {official} "

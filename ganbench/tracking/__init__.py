@@ -1,0 +1,1 @@
+"""Tracking: MLflow runs and their records, the MLflow UI, and the leaderboard that reads them."""

@@ -1,0 +1,1 @@
+"""Tuning (`ganbench search`): Optuna studies over a model's hyperparameters, their space, workers and plots."""
