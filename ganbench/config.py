@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import enum
 import json
 import tomllib
 import typing
@@ -50,8 +51,21 @@ SKETCHES = ("none", "edges")  # condition images derived from a dataset's images
 PAIRINGS = ("paired", "unpaired")
 
 
-def _option(default: Any, help: str, check: Check | None = None, cli: bool = True) -> Any:
-    metadata = {"help": help, "check": check, "cli": cli}
+class Role(enum.Flag):
+    """What a run setting is for, declared once on its field; the lists of fields by role derive from it."""
+
+    NONE = 0
+    IDENTITY = enum.auto()  # defines what a checkpoint holds: a resumed run may not change it
+    BOOKKEEPING = enum.auto()  # names, places or logs a run without changing what it trains or how it is scored
+    SEARCHABLE = enum.auto()  # a search may vary it (the others define the comparison or are bookkeeping)
+    EVALUATION = enum.auto()  # shapes an evaluation: `ganbench eval` and `ganbench.evaluate` take it
+
+
+IDENTITY, BOOKKEEPING, SEARCHABLE, EVALUATION = Role.IDENTITY, Role.BOOKKEEPING, Role.SEARCHABLE, Role.EVALUATION
+
+
+def _option(default: Any, help: str, check: Check | None = None, cli: bool = True, roles: Role = Role.NONE) -> Any:
+    metadata = {"help": help, "check": check, "cli": cli, "roles": roles}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -62,76 +76,106 @@ class RunConfig:
     """Everything that defines a run. ``ganbench run --help`` lists the same fields."""
 
     # what to train
-    model: str = _option("dcgan", "GAN architecture (see `ganbench plugins`).")
-    dataset: str = _option("shapes", "Dataset (see `ganbench plugins`); `shapes` is embedded and needs no files.")
-    loss: str = _option("bce", "Adversarial loss (see `ganbench plugins`).")
-    data_dir: str | None = _option(None, "Folder holding the dataset's files (offline copy).")
-    resolution: int = _option(32, "Image size in pixels (square); the model must support it.", _positive)
-    z_dim: int = _option(100, "Size of the generator's latent vector.", _positive)
-    model_options: dict = _option({}, "Model options as KEY=VALUE (see `ganbench plugins --verbose`).")
-    dataset_options: dict = _option({}, "Dataset options as KEY=VALUE.")
-    loss_options: dict = _option({}, "Loss options as KEY=VALUE.")
-    reg: list = _option([], "Regularizers of D or G, comma-separated (see `ganbench plugins`), e.g. gp.")
-    reg_options: dict = _option({}, "Regularizer options as REG.KEY=VALUE, e.g. gp.weight=100.")
+    model: str = _option("dcgan", "GAN architecture (see `ganbench plugins`).", roles=IDENTITY)
+    dataset: str = _option(
+        "shapes",
+        "Dataset (see `ganbench plugins`); `shapes` is embedded and needs no files.",
+        roles=IDENTITY | EVALUATION,
+    )
+    loss: str = _option("bce", "Adversarial loss (see `ganbench plugins`).", roles=IDENTITY | SEARCHABLE)
+    data_dir: str | None = _option(
+        None, "Folder holding the dataset's files (offline copy).", roles=BOOKKEEPING | EVALUATION
+    )
+    resolution: int = _option(
+        32, "Image size in pixels (square); the model must support it.", _positive, roles=IDENTITY | EVALUATION
+    )
+    z_dim: int = _option(100, "Size of the generator's latent vector.", _positive, roles=IDENTITY | SEARCHABLE)
+    model_options: dict = _option({}, "Model options as KEY=VALUE (see `ganbench plugins --verbose`).", roles=IDENTITY)
+    dataset_options: dict = _option({}, "Dataset options as KEY=VALUE.", roles=IDENTITY | EVALUATION)
+    loss_options: dict = _option({}, "Loss options as KEY=VALUE.", roles=IDENTITY)
+    reg: list = _option(
+        [], "Regularizers of D or G, comma-separated (see `ganbench plugins`), e.g. gp.", roles=IDENTITY
+    )
+    reg_options: dict = _option({}, "Regularizer options as REG.KEY=VALUE, e.g. gp.weight=100.", roles=IDENTITY)
     sketch: str = _option(
         "none",
         "Condition images for an image-conditioned model, derived from the dataset's images: none (the dataset's "
         "own, if any) or edges (each image's edge map).",
         _one_of(SKETCHES),
+        roles=IDENTITY | SEARCHABLE,
     )
     pairing: str = _option(
         "paired",
         "Whose condition image each image gets: paired (its own) or unpaired (another image's of its class, "
         "chosen by the seed).",
         _one_of(PAIRINGS),
+        roles=IDENTITY | SEARCHABLE,
     )
     # how to train
     steps: int = _option(1000, "Generator updates to train for.", _positive)
-    batch_size: int = _option(64, "Images per batch, real and generated.", _positive)
-    n_disc: int = _option(1, "Discriminator updates per generator update.", _positive)
+    batch_size: int = _option(64, "Images per batch, real and generated.", _positive, roles=SEARCHABLE)
+    n_disc: int = _option(1, "Discriminator updates per generator update.", _positive, roles=SEARCHABLE)
     ema_decay: float = _option(
         0.0,
         "Evaluate an exponential moving average of G's weights with this decay (0: off; e.g. 0.999).",
         _unit_interval,
+        roles=IDENTITY | SEARCHABLE,
     )
     ema_start: int = _option(
         0,
         "Generator steps before the average of --ema-decay starts; evaluations until then use G itself "
         "(BigGAN's and StudioGAN's ema_start: short runs need one, or the first steps' weights weigh on the average).",
         _non_negative,
+        roles=IDENTITY | SEARCHABLE,
     )
-    optimizer: str = _option("adam", "Optimizer of both networks: adam or rmsprop.", _one_of(OPTIMIZERS))
-    lr_g: float = _option(2e-4, "Generator learning rate.", _positive)
-    lr_d: float = _option(2e-4, "Discriminator learning rate.", _positive)
+    optimizer: str = _option(
+        "adam", "Optimizer of both networks: adam or rmsprop.", _one_of(OPTIMIZERS), roles=IDENTITY | SEARCHABLE
+    )
+    lr_g: float = _option(2e-4, "Generator learning rate.", _positive, roles=SEARCHABLE)
+    lr_d: float = _option(2e-4, "Discriminator learning rate.", _positive, roles=SEARCHABLE)
     lr_schedule: str = _option(
         "constant",
         "Learning-rate schedule of both networks over the run: " + ", ".join(LR_SCHEDULES) + ".",
         _one_of(LR_SCHEDULES),
+        roles=IDENTITY | SEARCHABLE,
     )
     lr_end_factor: float | None = _option(
         None,
         "The scheduled learning rate at the last step, as a fraction of the first "
         "(default: 0 for linear and cosine, 0.01 for exponential).",
         _unit_interval,
+        roles=IDENTITY | SEARCHABLE,
     )
-    beta1: float = _option(0.5, "Adam beta1, both networks.", _unit_interval)
-    beta2: float = _option(0.999, "Adam beta2, both networks.", _unit_interval)
-    seed: int = _option(0, "Seed of data order, initialisation and sampling.", _non_negative)
-    device: str = _option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
-    channels_last: bool = _option(True, "Channels-last memory format for conv nets (faster on CPUs and tensor cores).")
+    beta1: float = _option(0.5, "Adam beta1, both networks.", _unit_interval, roles=SEARCHABLE)
+    beta2: float = _option(0.999, "Adam beta2, both networks.", _unit_interval, roles=SEARCHABLE)
+    seed: int = _option(
+        0, "Seed of data order, initialisation and sampling.", _non_negative, roles=BOOKKEEPING | EVALUATION
+    )
+    device: str = _option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.", roles=EVALUATION)
+    channels_last: bool = _option(
+        True, "Channels-last memory format for conv nets (faster on CPUs and tensor cores).", roles=SEARCHABLE
+    )
     precision: str = _option(
         "fp32",
         "Mixed precision, a GPU option: fp32 (off), bf16 or fp16 (autocast; fp16 with gradient scaling).",
         _one_of(PRECISIONS),
     )
-    compile: bool = _option(False, "torch.compile G and D (can speed up GPU training; compiling takes a minute or so).")
-    workers: int = _option(0, "Data-loading worker processes (0: load in the training process).", _non_negative)
-    log_every: int = _option(50, "Log losses every N steps.", _positive)
+    compile: bool = _option(
+        False, "torch.compile G and D (can speed up GPU training; compiling takes a minute or so).", roles=BOOKKEEPING
+    )
+    workers: int = _option(
+        0, "Data-loading worker processes (0: load in the training process).", _non_negative, roles=BOOKKEEPING
+    )
+    log_every: int = _option(50, "Log losses every N steps.", _positive, roles=BOOKKEEPING)
     # how to evaluate
     eval_every: int = _option(250, "Evaluate (metrics, sample grid, checkpoint) every N steps.", _positive)
-    metrics: list = _option(["fid", "kid", "is"], "Metrics to compute at each evaluation (comma-separated).")
+    metrics: list = _option(
+        ["fid", "kid", "is"], "Metrics to compute at each evaluation (comma-separated).", roles=EVALUATION
+    )
     monitor: str | None = _option(
-        None, "Metric that picks the best checkpoint (best.pt) and stops early (default: the first of --metrics)."
+        None,
+        "Metric that picks the best checkpoint (best.pt) and stops early (default: the first of --metrics).",
+        roles=BOOKKEEPING,
     )
     patience: int = _option(
         0,
@@ -140,26 +184,39 @@ class RunConfig:
     )
     # 400 keeps the default job under 10 minutes on 2 CPU cores (Inception: ~10 images/s there);
     # such FIDs are biased upwards and only compare with runs of the same sample counts.
-    eval_samples: int = _option(400, "Generated images per evaluation (the paper protocol uses 50000).", _positive)
-    reference_samples: int = _option(400, "Reference images per evaluation (0: the whole split).", _non_negative)
+    eval_samples: int = _option(
+        400, "Generated images per evaluation (the paper protocol uses 50000).", _positive, roles=EVALUATION
+    )
+    reference_samples: int = _option(
+        400, "Reference images per evaluation (0: the whole split).", _non_negative, roles=EVALUATION
+    )
     reference_split: str = _option(
-        "train", "Dataset split the generated images are compared with (the dataset's splits)."
+        "train",
+        "Dataset split the generated images are compared with (the dataset's splits).",
+        roles=EVALUATION,
     )
     inception_weights: str | None = _option(
-        None, "Local file of torch-fidelity's Inception weights (pt-inception-2015-12-05)."
+        None,
+        "Local file of torch-fidelity's Inception weights (pt-inception-2015-12-05).",
+        roles=BOOKKEEPING | EVALUATION,
     )
-    grid_size: int = _option(64, "Images in each sample grid.", _positive)
+    grid_size: int = _option(64, "Images in each sample grid.", _positive, roles=BOOKKEEPING)
     # where results go
-    results_dir: str = _option("results", "Home of the MLflow store, checkpoints and caches.")
+    results_dir: str = _option(
+        "results", "Home of the MLflow store, checkpoints and caches.", roles=BOOKKEEPING | EVALUATION
+    )
     tracking_uri: str | None = _option(
-        None, "MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite under results_dir)."
+        None,
+        "MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite under results_dir).",
+        roles=BOOKKEEPING | EVALUATION,
     )
     experiment: str | None = _option(
         None,
         "MLflow experiment (default: the dataset's name, with the image-changing options set away from their "
         "defaults, e.g. cifar10[classes=cat,dog]; imagefolder:<folder name> for a folder of your own).",
+        roles=BOOKKEEPING,
     )
-    run_name: str | None = _option(None, "MLflow run name (default: model-dataset-seed).")
+    run_name: str | None = _option(None, "MLflow run name (default: model-dataset-seed).", roles=BOOKKEEPING)
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(RunConfig)}
@@ -173,53 +230,24 @@ NULLABLE_FIELDS = frozenset(
     name for name, hint in typing.get_type_hints(RunConfig).items() if type(None) in typing.get_args(hint)
 )
 OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_options")
+
+
+def fields_with(role: Role) -> tuple[str, ...]:
+    """The names of the fields declaring ``role``, in declaration order."""
+    return tuple(name for name, spec in FIELDS.items() if role in spec.metadata["roles"])
+
+
+IDENTITY_FIELDS = fields_with(IDENTITY)
+BOOKKEEPING_FIELDS = frozenset(fields_with(BOOKKEEPING))
+SEARCHABLE_FIELDS = frozenset(fields_with(SEARCHABLE))
+EVAL_SETTINGS = fields_with(EVALUATION)
 # The checkpoints every run keeps: as it ended, and at its best evaluation by --monitor.
 RUN_CHECKPOINTS = ("last", "best")
-
-
-# The run settings that shape an evaluation (`ganbench eval`, `ganbench.evaluate`).
-EVAL_SETTINGS = (
-    "dataset",
-    "data_dir",
-    "resolution",
-    "dataset_options",
-    "metrics",
-    "reference_split",
-    "eval_samples",
-    "reference_samples",
-    "seed",
-    "device",
-    "inception_weights",
-    "results_dir",
-    "tracking_uri",
-)
 
 
 def checkpoint_file(which: str) -> str:
     """Where a run keeps its ``which`` checkpoint (one of RUN_CHECKPOINTS): in its run folder and as an artifact."""
     return f"checkpoints/{which}.pt"
-
-
-# Fields that define what a checkpoint holds: a resumed run may not change them.
-IDENTITY_FIELDS = (
-    "model",
-    "dataset",
-    "loss",
-    "resolution",
-    "z_dim",
-    "model_options",
-    "dataset_options",
-    "loss_options",
-    "reg",
-    "reg_options",
-    "sketch",
-    "pairing",
-    "ema_decay",
-    "ema_start",
-    "optimizer",
-    "lr_schedule",
-    "lr_end_factor",
-)
 
 
 @dataclass(frozen=True)

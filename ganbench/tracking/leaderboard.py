@@ -28,30 +28,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ganbench.config import BOOKKEEPING_FIELDS
 from ganbench.data.identity import REFERENCE_TAG
 from ganbench.errors import ConfigError, GanbenchError, PluginError
 from ganbench.registry import Registry
 from ganbench.tracking.ui import local_store_path, metric_keys
 
 KIND_TAG, STUDY_KIND = "ganbench.kind", "study"  # a search's parent run; its trials are ordinary runs
-# Params that name, place or log a run without changing what it trains or how it is evaluated:
-# runs that differ only in these and the seed are repeats of one configuration.
-BOOKKEEPING_PARAMS = frozenset(
-    {
-        "seed",
-        "run_name",
-        "experiment",
-        "results_dir",
-        "tracking_uri",
-        "data_dir",
-        "inception_weights",
-        "workers",
-        "log_every",
-        "grid_size",
-        "monitor",
-        "compile",
-    }
-)
 GPU_DEVICES = ("cuda", "mps")
 NO_PROTOCOL = "not recorded"
 LEGACY_NOTE = (
@@ -263,7 +246,8 @@ def scored_run(client: MlflowClient, run: Run, metric: str, higher: bool) -> Sco
         seed=params.get("seed", "?"),
         hours=max((run.info.end_time or 0) - run.info.start_time, 0) / 3.6e6,
         on_gpu=tags.get("device", "cpu").startswith(GPU_DEVICES),
-        configuration=frozenset((k, v) for k, v in params.items() if k not in BOOKKEEPING_PARAMS),
+        # runs that differ only in bookkeeping (and the seed) are repeats of one configuration
+        configuration=frozenset((k, v) for k, v in params.items() if k not in BOOKKEEPING_FIELDS),
         flags=tags.get(f"flags.{metric}", ""),
         legacy=REFERENCE_TAG not in tags,
     )

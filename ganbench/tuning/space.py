@@ -27,7 +27,14 @@ from typing import Any
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from ganbench.config import FIELDS, RunConfig, read_structured_file, regularizer_conflict, regularizer_options
+from ganbench.config import (
+    FIELDS,
+    SEARCHABLE_FIELDS,
+    RunConfig,
+    read_structured_file,
+    regularizer_conflict,
+    regularizer_options,
+)
 from ganbench.errors import ConfigError
 from ganbench.registry import Registry
 
@@ -40,13 +47,6 @@ GENERIC_SPACE: dict[str, BaseDistribution] = {
     "n_disc": IntDistribution(1, 5),
     "ema_decay": CategoricalDistribution((0.0, 0.99, 0.999)),
 }
-# Fields a search must not vary: they define the comparison or are bookkeeping.
-NOT_SEARCHABLE = frozenset(
-    {"model", "dataset", "data_dir", "resolution", "steps", "eval_every", "metrics", "eval_samples"}
-    | {"reference_samples", "reference_split", "seed", "device", "results_dir", "tracking_uri", "experiment"}
-    | {"run_name", "inception_weights", "grid_size", "log_every", "workers", "model_options", "dataset_options"}
-    | {"loss_options", "reg_options", "reg", "monitor", "patience", "precision", "compile"}
-)
 OPTION_PREFIXES = ("model_options.", "loss_options.", "reg_options.")
 
 
@@ -158,9 +158,9 @@ def build_space(config: RunConfig, registry: Registry, overrides: Mapping[str, A
 def _check_key(key: str, known: set[str]) -> None:
     if key in known or key.startswith(OPTION_PREFIXES):
         return
-    if key in FIELDS and key not in NOT_SEARCHABLE:
+    if key in SEARCHABLE_FIELDS:
         return
-    reason = "it defines the comparison, not a hyperparameter" if key in NOT_SEARCHABLE else "no such setting"
+    reason = "it defines the comparison, not a hyperparameter" if key in FIELDS else "no such setting"
     raise ConfigError(
         f"The search space names {key!r}, which cannot be searched ({reason}). Searchable keys: run settings "
         f"such as {', '.join(sorted(GENERIC_SPACE))}; model_options.KEY, loss_options.KEY, reg_options.REG.KEY; "

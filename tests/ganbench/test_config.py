@@ -190,3 +190,11 @@ def test_an_exponential_schedule_needs_an_end_above_zero():
     assert config.lr_end_factor is None  # the schedule's own default end (0.01) applies
     with pytest.raises(ConfigError, match="lr_schedule = step is invalid: it must be one of constant"):
         resolve_config(build_registry(), {}, {"lr_schedule": "step"})
+
+
+def test_field_roles_do_not_contradict_each_other() -> None:
+    from ganbench.config import BOOKKEEPING_FIELDS, IDENTITY_FIELDS, SEARCHABLE_FIELDS
+
+    # what a checkpoint holds cannot be mere bookkeeping, and bookkeeping is nothing a search could tune
+    assert set(IDENTITY_FIELDS) & BOOKKEEPING_FIELDS == set()
+    assert BOOKKEEPING_FIELDS & SEARCHABLE_FIELDS == set()
