@@ -21,6 +21,7 @@ from rich.text import Text
 from ganbench.config import as_dict
 from ganbench.errors import ConfigError
 from ganbench.evaluation.evaluator import MetricResult
+from ganbench.evaluation.report import Footnotes, value_text
 from ganbench.registry import Registry
 from ganbench.scoring.downstream import AUGMENTED, CAS, REAL, AugmentResult, Budget, mean_sd, run_augment, t_interval
 from ganbench.scoring.sources import Source, open_source
@@ -135,18 +136,18 @@ def _write_record(scored: Scored) -> None:
 
 
 def print_scored(scored: Scored, console: Console) -> None:
+    notes = Footnotes(scored.results)
     table = Table(header_style="bold")
-    for column in ("metric", "value", "protocol"):
+    for column in ("metric", "value"):
         table.add_column(column, overflow="fold")
     for result in scored.results:
         if result.values is None:
-            table.add_row(result.metric, "unavailable", Text(result.unavailable or ""))
+            table.add_row(result.metric, Text(f"unavailable: {result.unavailable or ''}"))
             continue
-        values = ", ".join(f"{key} {value:.4g}" for key, value in result.values.items())
-        notes = ([result.protocol.describe()] if result.protocol else []) + list(result.flags)
-        table.add_row(result.metric, values, Text("; ".join(notes)))  # Text: "[size=64]" is no markup
+        table.add_row(result.metric, Text(value_text(result) + notes.marks(result)))  # Text: "[a]" is no markup
     if table.row_count:
         console.print(table)
+        notes.print(console)
     if scored.augment:
         console.print(augment_table(scored.augment))
         for caveat in scored.caveats:

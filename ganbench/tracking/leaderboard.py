@@ -23,6 +23,7 @@ from mlflow.entities import Experiment, Run
 from mlflow.exceptions import MlflowException
 from mlflow.store.entities import PagedList
 from mlflow.tracking import MlflowClient
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -323,7 +324,7 @@ def footnotes(ranking: Ranking) -> list[str]:
     return [f"{marker} {flags}" for flags, marker in markers(ranking).items()]
 
 
-def _cells(row: Row, short_id: bool, marks: dict[str, str]) -> list[str]:
+def _cells(row: Row, marks: dict[str, str]) -> list[str]:
     spread = f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds} seeds)" if row.seed_mean is not None else "—"
     return [
         str(row.rank),
@@ -334,7 +335,7 @@ def _cells(row: Row, short_id: bool, marks: dict[str, str]) -> list[str]:
         str(row.runs),
         f"{row.gpu_hours:.2f}" if row.gpu_hours else "—",
         f"{row.cpu_hours:.2f}" if row.cpu_hours else "—",
-        row.best_run[:8] if short_id else row.best_run,
+        row.best_run,
     ]
 
 
@@ -372,19 +373,36 @@ def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
         if len(board.rankings) > 1:
             console.print(several_protocols_line(board), style="yellow", markup=False)
         for ranking in board.rankings:
-            table = Table(title=Text(f"protocol: {ranking.protocol}"), title_justify="left", header_style="bold")
+            console.print(Text(f"protocol: {ranking.protocol}"))
+            console.print(_terminal_table(board, ranking))
             if ranking.note:
-                table.caption, table.caption_justify, table.caption_style = ranking.note, "left", "yellow"
-            for column in COLUMNS:
-                table.add_column(f"best {board.metric}" if column == "best" else column, overflow="fold")
-            marks = markers(ranking)
-            for row in ranking.rows:
-                table.add_row(*_cells(row, short_id=True, marks=marks))
-            console.print(table)
+                console.print(ranking.note, style="yellow", markup=False)
             for note in footnotes(ranking):
                 console.print(note, style="yellow", markup=False, highlight=False)
         if board.left_out:
             console.print(left_out_line(board), style="dim", markup=False)
+
+
+def _terminal_table(board: Leaderboard, ranking: Ranking) -> Table:
+    """The ranking in 80 columns: no borders, short run ids, and an hours column only for the devices used."""
+    devices = [
+        (label, key)
+        for label, key in (("GPU h", "gpu_hours"), ("CPU h", "cpu_hours"))
+        if any(getattr(row, key) for row in ranking.rows)
+    ]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, header_style="bold")
+    for column in ("#", "model", "loss", f"best {board.metric}", "mean ± sd (seeds)", "runs"):
+        table.add_column(column, no_wrap=column not in ("model", "loss"), overflow="fold")
+    for label, _ in devices:
+        table.add_column(label, no_wrap=True)
+    table.add_column("run", no_wrap=True)
+    marks = markers(ranking)
+    for row in ranking.rows:
+        spread = f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds})" if row.seed_mean is not None else "—"
+        hours = [f"{getattr(row, key):.2f}" if getattr(row, key) else "—" for _, key in devices]
+        best = f"{row.best:.4g}{marks.get(row.flags, '')}"
+        table.add_row(str(row.rank), row.model, row.loss, best, spread, str(row.runs), *hours, row.best_run[:8])
+    return table
 
 
 # ---------------------------------------------------------------------------- exporting
@@ -438,7 +456,7 @@ def to_markdown(boards: Sequence[Leaderboard], command: str, when: datetime) -> 
                 *((ranking.note, "") if ranking.note else ()),
                 "| " + " | ".join(f"best {board.metric}" if c == "best" else c for c in COLUMNS) + " |",
                 "|" + "---|" * len(COLUMNS),
-                *("| " + " | ".join(_cells(row, short_id=False, marks=marks)) + " |" for row in ranking.rows),
+                *("| " + " | ".join(_cells(row, marks)) + " |" for row in ranking.rows),
                 "",
                 *(line for note in footnotes(ranking) for line in (note, "")),
             ]

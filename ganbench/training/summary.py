@@ -7,13 +7,15 @@ from rich.table import Table
 from rich.text import Text
 
 from ganbench.evaluation.evaluator import MetricResult
+from ganbench.evaluation.report import Footnotes, value_text
 from ganbench.tracking.runs import ui_command
 from ganbench.training.loop import Outcome
 
 STATUS_STYLE = {"FINISHED": "green", "KILLED": "yellow", "FAILED": "red"}
 
 
-def _metric_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
+def _metric_rows(outcome: Outcome, notes: Footnotes) -> list[tuple[str, str, str]]:
+    """(metric, best, final) per metric, each value with its markers."""
     by_metric: dict[str, list[tuple[int, MetricResult]]] = {}
     for evaluation in outcome.evaluations:
         for result in evaluation.results:
@@ -22,12 +24,17 @@ def _metric_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
     for metric, entries in by_metric.items():
         step, final = entries[-1]
         if final.values is None:
-            rows.append((metric, "unavailable", "", final.unavailable or ""))
+            rows.append((metric, "unavailable", final.unavailable or ""))
             continue
-        scored = [(s, r.value) for s, r in entries if r.value is not None]
-        best_step, best = (max if final.higher_is_better else min)(scored, key=lambda item: item[1])
-        note = "; ".join(([final.protocol.describe()] if final.protocol else []) + list(final.flags))
-        rows.append((metric, f"{best:.4g} (step {best_step})", f"{final.value:.4g} (step {step})", note))
+        scored = [(s, r) for s, r in entries if r.value is not None]
+        best_step, best = (max if final.higher_is_better else min)(scored, key=lambda item: item[1].value)
+        rows.append(
+            (
+                metric,
+                f"{value_text(best)}{notes.marks(best)} (step {best_step})",
+                f"{value_text(final)}{notes.marks(final)} (step {step})",
+            )
+        )
     return rows
 
 
@@ -36,13 +43,15 @@ def print_summary(outcome: Outcome, console: Console) -> None:
     console.rule(f"[{style}]run {outcome.run_id} {outcome.status.lower()}")
     if outcome.message:
         console.print(outcome.message)
+    notes = Footnotes([result for evaluation in outcome.evaluations for result in evaluation.results])
     table = Table(show_header=True, header_style="bold", expand=False)
-    for column in ("metric", "best", "final", "protocol"):
+    for column in ("metric", "best", "final"):
         table.add_column(column, overflow="fold")
-    for row in _metric_rows(outcome):
-        table.add_row(*map(Text, row))  # Text: a protocol's "cifar10[classes=cat,dog]" is no markup
+    for row in _metric_rows(outcome, notes):
+        table.add_row(*map(Text, row))  # Text: "[a]" is no markup
     if table.row_count:
         console.print(table)
+        notes.print(console)
     minutes, seconds = divmod(int(outcome.wall_seconds), 60)
     console.print(
         f"steps {outcome.step}/{outcome.steps}   training time {minutes}m{seconds:02d}s   "

@@ -160,7 +160,7 @@ def test_spread_is_over_the_seeds_of_the_best_runs_configuration(store, registry
     assert dcgan.seed_std == pytest.approx(math.sqrt(7.0))  # sample standard deviation
     assert (sngan.seed_mean, sngan.seed_std, sngan.seeds) == (None, None, 1)
     text = rendered([board])
-    assert "12 ± 2.6 (3 seeds)" in text
+    assert "mean ± sd (seeds)" in text and "12 ± 2.6 (3)" in text  # the count of seeds under its header
     assert "—" in text
 
 
@@ -345,3 +345,17 @@ def test_a_dataset_selects_its_folders_and_option_variants_and_nothing_else(stor
     unknown = r"nor a variant \(imagefolder:card\[<options>\]\)\. Experiments with runs: .*imagefolder:cards"
     with pytest.raises(ConfigError, match=unknown):
         load_leaderboards(store.uri, "fid", registry, "imagefolder:card")
+
+
+def test_the_terminal_table_fits_80_columns_and_shows_only_the_hours_of_devices_used(store, registry):
+    store.add("wgan-gp", "wasserstein", (40.0, 35.0), seed=0)
+    store.add("wgan-gp", "wasserstein", (38.0,), seed=1)
+    store.add("sngan", "hinge", (25.0,))
+    console = Console(file=io.StringIO(), width=80)
+    print_leaderboards([only_board(store, registry)], console)
+    lines = console.file.getvalue().splitlines()
+    (header,) = [line for line in lines if "model" in line]
+    assert "CPU h" in header and "GPU h" not in header  # no run used a GPU
+    rows = [line for line in lines if line.lstrip().startswith(("1 ", "2 "))]
+    assert len(rows) == 2 and all(len(line) <= 80 for line in lines)
+    assert "wasserstein" in rows[1]  # whole, not folded or cut
