@@ -146,7 +146,7 @@ def main() -> None:
     dataset = load_dataset(config, default_registry(), "train")
     floats = torch.stack([dataset[i][0] for i in range(args.n)])
     images = to_uint8_rgb(floats)
-    request = ExtractorRequest(device=CPU, weights=None, cache_dir=cache_dir(config) / "weights")
+    request = ExtractorRequest(device=CPU, cache_dir=cache_dir(config) / "weights")
     weights, source = inception.resolve_weights(request)
     threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory() as scratch:

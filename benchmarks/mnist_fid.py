@@ -107,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     registry = default_registry()
     weights, source = resolve_weights(
-        ExtractorRequest(device=torch.device("cpu"), weights=None, cache_dir=cache_dir(RunConfig()) / "weights")
+        ExtractorRequest(device=torch.device("cpu"), cache_dir=cache_dir(RunConfig()) / "weights")
     )
     with tempfile.TemporaryDirectory() as results_dir:
         config = RunConfig(

@@ -51,6 +51,10 @@ SKETCHES = ("none", "edges")  # condition images derived from a dataset's images
 PAIRINGS = ("paired", "unpaired")
 
 
+# --inception-weights predates extractor options and stays as their shorthand (runs and checkpoints keep it).
+INCEPTION_WEIGHTS_OPTION = "inception-v3-compat.weights"
+
+
 class Role(enum.Flag):
     """What a run setting is for, declared once on its field; the lists of fields by role derive from it."""
 
@@ -195,9 +199,16 @@ class RunConfig:
         "Dataset split the generated images are compared with (the dataset's splits).",
         roles=EVALUATION,
     )
+    extractor_options: dict = _option(
+        {},
+        "Feature-extractor options as EXTRACTOR.KEY=VALUE, e.g. inception-v3-compat.weights=/path/to/weights.pth "
+        "(see `ganbench plugins --verbose`).",
+        roles=BOOKKEEPING | EVALUATION,
+    )
     inception_weights: str | None = _option(
         None,
-        "Local file of torch-fidelity's Inception weights (pt-inception-2015-12-05).",
+        f"Local file of torch-fidelity's Inception weights (pt-inception-2015-12-05): short for "
+        f"--extractor-option {INCEPTION_WEIGHTS_OPTION}=PATH.",
         roles=BOOKKEEPING | EVALUATION,
     )
     grid_size: int = _option(64, "Images in each sample grid.", _positive, roles=BOOKKEEPING)
@@ -229,7 +240,9 @@ FIELD_TYPES: dict[str, type] = {
 NULLABLE_FIELDS = frozenset(
     name for name, hint in typing.get_type_hints(RunConfig).items() if type(None) in typing.get_args(hint)
 )
-OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_options")
+OPTION_FIELDS = ("model_options", "dataset_options", "loss_options", "reg_options", "extractor_options")
+# options given as NAME.KEY=VALUE, a plugin's name first (a file may nest them: [reg_options.gp] weight = 10)
+NAMED_OPTION_FIELDS = ("reg_options", "extractor_options")
 
 
 def fields_with(role: Role) -> tuple[str, ...]:
@@ -351,7 +364,7 @@ def coerce(name: str, raw: Any, source: str) -> Any:
             items = raw.split(",") if isinstance(raw, str) else raw
             return [str(item).strip() for item in items if str(item).strip()]
         if kind is dict:
-            return _flatten(dict(raw)) if name == "reg_options" else dict(raw)
+            return _flatten(dict(raw)) if name in NAMED_OPTION_FIELDS else dict(raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name} = {raw!r} (from the {source}) is not a valid {kind.__name__}.") from exc
@@ -368,8 +381,8 @@ def _flatten(table: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def regularizer_options(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{"gp.weight": 10}`` -> ``{"gp": {"weight": 10}}``."""
+def grouped_options(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Options given as NAME.KEY, by plugin: ``{"gp.weight": 10}`` -> ``{"gp": {"weight": 10}}``."""
     grouped: dict[str, dict[str, Any]] = {}
     for key, value in flat.items():
         name, _, option = key.rpartition(".")
@@ -519,6 +532,32 @@ def validate_evaluation(config: RunConfig, registry: Any) -> None:
             f"{', '.join(dataset.splits)}."
         )
     _check_options("dataset_options", config.dataset_options, dataset.options, config.dataset)
+    _validate_extractor_options(config, registry)
+
+
+def extractor_options(config: RunConfig) -> dict[str, dict[str, Any]]:
+    """The user's feature-extractor options by extractor, ``--inception-weights`` among them."""
+    given = dict(config.extractor_options)
+    if config.inception_weights:
+        alias = given.setdefault(INCEPTION_WEIGHTS_OPTION, config.inception_weights)
+        if alias != config.inception_weights:
+            raise ConfigError(
+                f"inception_weights = {config.inception_weights} and extractor_options "
+                f"{INCEPTION_WEIGHTS_OPTION} = {alias} name two weights files: pass one of them."
+            )
+    return grouped_options(given)
+
+
+def _validate_extractor_options(config: RunConfig, registry: Any) -> None:
+    for name, options in extractor_options(config).items():
+        if not name:
+            raise ConfigError(
+                f"extractor_options {', '.join(options)}: write them as EXTRACTOR.KEY=VALUE, e.g. "
+                f"{INCEPTION_WEIGHTS_OPTION}=/path/to/weights.pth."
+            )
+        _check_options("extractor_options", options, registry.get("feature extractor", name).options, name)
+        given = {f"{name}.{key}": value for key, value in options.items()}
+        config.extractor_options.update({key: value for key, value in given.items() if key in config.extractor_options})
 
 
 def regularizer_conflict(spec: Any, model: Any, config: RunConfig) -> str | None:
@@ -533,7 +572,7 @@ def _validate_regularizers(config: RunConfig, registry: Any, model: Any) -> None
         problem = regularizer_conflict(registry.get("regularizer", name), model, config)
         if problem:
             raise ConfigError(f"The regularizer {name} cannot train {config.model} as configured: {problem}")
-    for name, options in regularizer_options(config.reg_options).items():
+    for name, options in grouped_options(config.reg_options).items():
         if name not in config.reg:
             in_use = ", ".join(config.reg) or "none"
             raise ConfigError(

@@ -193,16 +193,16 @@ class RegularizerSpec:
 class ExtractorRequest:
     """What the core asks a feature-extractor plugin to build.
 
-    ``weights`` is the user's explicit weights file (None: the plugin resolves its own).
-    ``training_set`` is the run's training split and ``training_key`` what identifies it
-    (dataset, split, resolution, options, data dir), for extractors trained on the domain
-    (e.g. a proxy classifier) and cached by that key; ``seed`` is the run's seed (an
-    extractor shared across runs should train from a fixed seed of its own instead).
+    ``options`` are the extractor's declared options (``FeatureExtractorSpec.options``) under the
+    user's (``--extractor-option NAME.KEY=VALUE``). ``training_set`` is the run's training split and
+    ``training_key`` what identifies it (dataset, split, resolution, options, data dir), for
+    extractors trained on the domain (e.g. a proxy classifier) and cached by that key; ``seed`` is
+    the run's seed (an extractor shared across runs should train from a fixed seed of its own instead).
     """
 
     device: torch.device
-    weights: Path | None
     cache_dir: Path
+    options: Mapping[str, Any] = field(default_factory=dict)
     training_set: ImageDataset | None = None
     training_key: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
@@ -225,12 +225,15 @@ class FeatureExtractor(Protocol):
 
 @dataclass(frozen=True)
 class FeatureExtractorSpec:
-    """A feature extractor; ``needs_labels`` when it learns from the training split's labels."""
+    """A feature extractor; ``needs_labels`` when it learns from the training split's labels. ``options``:
+    its own settings with their defaults, set with ``--extractor-option NAME.KEY=VALUE`` and checked against
+    the defaults' types."""
 
     name: str
     description: str
     build: Callable[[ExtractorRequest], FeatureExtractor]
     needs_labels: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

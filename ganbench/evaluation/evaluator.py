@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ class Evaluator:
         seed: int,
         device: torch.device,
         cache_dir: Path,
-        weights: Path | None = None,
+        extractor_options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.metrics = metrics
         self._builders = extractors
@@ -191,14 +191,14 @@ class Evaluator:
         self.seed = seed
         self.device = device
         self.cache_dir = cache_dir
-        self.weights = weights
+        self.extractor_options = extractor_options or {}
 
     def extractor(self, name: str) -> FeatureExtractor:
         if name not in self._extractors:
             request = ExtractorRequest(
                 device=self.device,
-                weights=self.weights,
                 cache_dir=self.cache_dir / "weights",
+                options=self.extractor_options.get(name, {}),
                 training_set=self.training_set,
                 training_key=self.training_key,
                 seed=self.seed,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from ganbench.config import RunConfig, regularizer_options
+from ganbench.config import RunConfig, extractor_options, grouped_options
 from ganbench.data.conditions import condition_channels, with_conditions
 from ganbench.data.identity import cache_dir, dataset_key, dataset_options, dataset_request
 from ganbench.distributed import SINGLE, World, rank_device
@@ -124,7 +123,10 @@ def build_evaluator(
         seed=config.seed,
         device=device,
         cache_dir=cache_dir(config),
-        weights=Path(config.inception_weights).expanduser() if config.inception_weights else None,
+        extractor_options={
+            name: {**registry.get("feature extractor", name).options, **extractor_options(config).get(name, {})}
+            for name in builders
+        },
     )
 
 
@@ -132,7 +134,7 @@ def build_objective(config: RunConfig, registry: Registry) -> Objective:
     """The configured loss and regularizers, each with its declared options under the user's."""
     loss_spec = registry.get("loss", config.loss)
     loss = loss_spec.build({**loss_spec.options, **config.loss_options})
-    by_regularizer = regularizer_options(config.reg_options)
+    by_regularizer = grouped_options(config.reg_options)
     regularizers = []
     for name in config.reg:
         spec = registry.get("regularizer", name)

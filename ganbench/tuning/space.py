@@ -31,9 +31,9 @@ from ganbench.config import (
     FIELDS,
     SEARCHABLE_FIELDS,
     RunConfig,
+    grouped_options,
     read_structured_file,
     regularizer_conflict,
-    regularizer_options,
 )
 from ganbench.errors import ConfigError
 from ganbench.registry import Registry
@@ -97,7 +97,7 @@ def configured_value(config: RunConfig, registry: Registry, key: str) -> Any:
     if table == "reg_options":
         name, _, reg_option = option.partition(".")
         defaults = registry.get("regularizer", name).options if name in config.reg else {}
-        return {**defaults, **regularizer_options(config.reg_options).get(name, {})}.get(reg_option)
+        return {**defaults, **grouped_options(config.reg_options).get(name, {})}.get(reg_option)
     return getattr(config, key, None)
 
 

@@ -1,10 +1,11 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from ganbench import ModelSpec, hookimpl
 from ganbench.config import RunConfig, flat_params, read_config_file, resolve_config
-from ganbench.errors import ConfigError, PluginError
+from ganbench.errors import ConfigError, GanbenchError, PluginError
 from ganbench.registry import build_registry
 from tests.support import fast_plugin
 
@@ -198,3 +199,28 @@ def test_field_roles_do_not_contradict_each_other() -> None:
     # what a checkpoint holds cannot be mere bookkeeping, and bookkeeping is nothing a search could tune
     assert set(IDENTITY_FIELDS) & BOOKKEEPING_FIELDS == set()
     assert BOOKKEEPING_FIELDS & SEARCHABLE_FIELDS == set()
+
+
+def test_an_extractor_option_reaches_its_extractor_and_inception_weights_is_its_shorthand(registry, tmp_path):
+    from ganbench.config import extractor_options
+    from ganbench.training.assembly import build_evaluator, load_dataset
+
+    weights = str(tmp_path / "missing.pth")
+    given = {"metrics": "fid", "results_dir": str(tmp_path), "dataset_options": {"size": 256}}
+    for flags in ({"extractor_options": {"inception-v3-compat.weights": weights}}, {"inception_weights": weights}):
+        config = resolve_config(registry, {}, {**given, **flags}).config
+        assert extractor_options(config) == {"inception-v3-compat": {"weights": weights}}
+        evaluator = build_evaluator(config, registry, load_dataset(config, registry, "train"), torch.device("cpu"))
+        with pytest.raises(GanbenchError, match=f"weights file {weights} does not exist"):
+            evaluator.extractor("inception-v3-compat")
+
+
+def test_extractor_options_are_checked_against_what_the_extractor_declares(registry):
+    with pytest.raises(ConfigError, match=r"inception-v3-compat has no option 'weight'\. Its options: weights"):
+        resolve_config(registry, {}, {"extractor_options": {"inception-v3-compat.weight": "x.pth"}})
+    with pytest.raises(ConfigError, match="name two weights files"):
+        resolve_config(
+            registry, {}, {"inception_weights": "a.pth", "extractor_options": {"inception-v3-compat.weights": "b.pth"}}
+        )
+    with pytest.raises(PluginError, match="inception-v4"):
+        resolve_config(registry, {}, {"extractor_options": {"inception-v4.weights": "x.pth"}})

@@ -229,7 +229,8 @@ def pool3(
     weights: Path, images: tuple[torch.Tensor, torch.Tensor], tmp_path_factory: pytest.TempPathFactory
 ) -> MetricInput:
     """ganbench's Inception pool3 features of the generated and the reference images."""
-    request = ExtractorRequest(torch.device("cpu"), weights=weights, cache_dir=tmp_path_factory.mktemp("extractor"))
+    cache_dir = tmp_path_factory.mktemp("extractor")
+    request = ExtractorRequest(torch.device("cpu"), cache_dir, options={"weights": str(weights)})
     features = inception.build_extractor(request)(torch.cat(images))[POOL3]
     return MetricInput(fake=features[:N_IMAGES], real=features[N_IMAGES:], seed=SEED)
 

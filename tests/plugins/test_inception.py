@@ -50,7 +50,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def extractor(offline: Path, script: Path, cache_dir: Path) -> inception.InceptionV3Compat:
-    return inception.build_extractor(ExtractorRequest(device=CPU, weights=None, cache_dir=cache_dir))
+    return inception.build_extractor(ExtractorRequest(device=CPU, cache_dir=cache_dir))
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_converted_weights_are_cached_and_reused(
         raise AssertionError("converted again despite the cache")
 
     monkeypatch.setattr(inception, "convert_fid_helper", reconvert)
-    again = inception.build_extractor(ExtractorRequest(device=CPU, weights=None, cache_dir=cache_dir))
+    again = inception.build_extractor(ExtractorRequest(device=CPU, cache_dir=cache_dir))
     assert again.weights_hash == extractor.weights_hash
     assert [path.suffix for path in cache_dir.iterdir()] == [".pth"]  # no temporary file left behind
 
@@ -116,7 +116,9 @@ def test_full_weights_give_logits_and_the_same_pool3_hash(
     state["fc.bias"] = torch.zeros(1008)
     torch.save(state, tmp_path / "full.pth")
 
-    full = inception.build_extractor(ExtractorRequest(device=CPU, weights=tmp_path / "full.pth", cache_dir=tmp_path))
+    full = inception.build_extractor(
+        ExtractorRequest(device=CPU, cache_dir=tmp_path, options={"weights": str(tmp_path / "full.pth")})
+    )
 
     assert full.features == (inception.POOL3, inception.LOGITS) and not full.unavailable
     assert full.weights_hash == extractor.weights_hash
@@ -128,7 +130,7 @@ def test_full_weights_give_logits_and_the_same_pool3_hash(
 def test_missing_weights_file_is_an_error_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.pth"
     with pytest.raises(GanbenchError, match="nowhere.pth.*does not exist.*--inception-weights"):
-        inception.build_extractor(ExtractorRequest(device=CPU, weights=missing, cache_dir=tmp_path))
+        inception.build_extractor(ExtractorRequest(device=CPU, cache_dir=tmp_path, options={"weights": str(missing)}))
 
 
 @pytest.mark.parametrize("content", [b"not a checkpoint", None], ids=["unreadable", "wrong-state-dict"])
@@ -139,7 +141,7 @@ def test_wrong_weights_file_is_an_error_naming_it(tmp_path: Path, content: bytes
     else:
         path.write_bytes(content)
     with pytest.raises(GanbenchError, match=f"{re.escape(str(path))}.*--inception-weights"):
-        inception.build_extractor(ExtractorRequest(device=CPU, weights=path, cache_dir=tmp_path))
+        inception.build_extractor(ExtractorRequest(device=CPU, cache_dir=tmp_path, options={"weights": str(path)}))
 
 
 def test_without_any_weights_the_error_lists_the_three_fixes(
@@ -148,7 +150,7 @@ def test_without_any_weights_the_error_lists_the_three_fixes(
     monkeypatch.setattr(inception, "fid_helper_weights", lambda: None)
     started = time.monotonic()
     with pytest.raises(GanbenchError) as error:
-        inception.build_extractor(ExtractorRequest(device=CPU, weights=None, cache_dir=tmp_path))
+        inception.build_extractor(ExtractorRequest(device=CPU, cache_dir=tmp_path))
     assert time.monotonic() - started < inception.DNS_TIMEOUT_S + 2
     message = str(error.value)
     assert "(1) pass --inception-weights" in message

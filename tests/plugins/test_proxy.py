@@ -53,7 +53,7 @@ def key(split: str = "train", size: int = SMALL_SIZE, seed: int = 0) -> dict:
 
 
 def request(cache_dir: Path, dataset, training_key: dict) -> ExtractorRequest:
-    return ExtractorRequest(torch.device("cpu"), None, cache_dir, training_set=dataset, training_key=training_key)
+    return ExtractorRequest(torch.device("cpu"), cache_dir, training_set=dataset, training_key=training_key)
 
 
 def rgb(dataset, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
