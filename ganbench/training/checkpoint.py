@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -12,6 +14,25 @@ from ganbench.errors import GanbenchError
 from ganbench.filesystem import atomic_save, write_atomically
 
 FORMAT = "ganbench-checkpoint-1"
+# Checkpoints pickle a run's history (evaluations, metric results, the best so far) by class path. These
+# classes lived in modules of ganbench's flat layout, before 0.1.0's packages; a checkpoint written then
+# names the old modules.
+MOVED_MODULES = {
+    "ganbench.training": "ganbench.training.loop",
+    "ganbench.monitor": "ganbench.training.monitor",
+    "ganbench.evaluation": "ganbench.evaluation.evaluator",
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Finds the classes of checkpoints written by earlier layouts where they live now."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(MOVED_MODULES.get(module, module), name)
+
+
+# what torch.load takes as its pickle module: pickle, with the unpickler above
+_MOVED_AWARE_PICKLE = SimpleNamespace(**{**vars(pickle), "Unpickler": _Unpickler})
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -32,7 +53,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
             f"Checkpoint {path} does not exist. Pass a checkpoint file or the MLflow run id of a ganbench run."
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_MOVED_AWARE_PICKLE)
     except Exception as exc:
         raise GanbenchError(
             f"Checkpoint {path} cannot be read ({exc}). It may be truncated or not a ganbench checkpoint; "

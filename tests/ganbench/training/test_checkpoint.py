@@ -42,3 +42,29 @@ def test_unreadable_and_foreign_files_are_clear_errors(tmp_path: Path):
     torch.save({"state_dict": {}}, foreign)
     with pytest.raises(GanbenchError, match="not a ganbench checkpoint"):
         load_checkpoint(foreign)
+
+
+# Written by ganbench before its packages (commit b8ce348: a 4-step run of the test plugin's mlp on shapes), whose
+# history pickles classes of the modules ganbench.training, ganbench.monitor and ganbench.evaluation.
+FLAT_LAYOUT = Path(__file__).parent / "data" / "checkpoint-flat-layout.pt"
+
+
+def test_a_checkpoint_of_the_flat_layout_still_loads_with_its_history() -> None:
+    from ganbench.evaluation.evaluator import MetricResult
+    from ganbench.training.loop import History
+    from ganbench.training.monitor import BestSoFar
+
+    state = load_checkpoint(FLAT_LAYOUT)
+    history = state["history"]
+    assert isinstance(history, History) and isinstance(history.best, BestSoFar)
+    assert [e.step for e in history.evaluations] == [2, 4] and state["step"] == 4
+    assert all(isinstance(r, MetricResult) for e in history.evaluations for r in e.results)
+
+
+def test_a_checkpoint_of_the_flat_layout_is_scored_again(registry, tmp_path: Path) -> None:
+    import ganbench
+
+    scores = ganbench.evaluate(
+        FLAT_LAYOUT, metrics=["pixel-fid"], eval_samples=32, results_dir=str(tmp_path), quiet=True, registry=registry
+    )
+    assert set(scores.values) == {"pixel-fid"}
