@@ -6,7 +6,6 @@ owns its losses (``GAN.discriminator_loss`` / ``GAN.generator_loss``).
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -22,19 +21,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ganbench.config import RunConfig, as_dict, checkpoint_file, monitored_metric
+from ganbench.config import RunConfig, as_dict, checkpoint_file
 from ganbench.data.batches import real_batches
 from ganbench.data.images import to_uint8
 from ganbench.errors import GanbenchError, TrainingDiverged
 from ganbench.evaluation.evaluator import MetricResult
-from ganbench.model import GAN, ImageConditionedGAN
+from ganbench.model import GAN
 from ganbench.tracking.runs import Tracker
 from ganbench.training.assembly import Components, memory_format
 from ganbench.training.checkpoint import copy_checkpoint, save_checkpoint
-from ganbench.training.monitor import BestSoFar
+from ganbench.training.monitor import BestSoFar, stall, watched
 from ganbench.training.optim import build_optimizer, build_schedule
-from ganbench.training.plots import save_condition_grid, save_curves, save_grid
 from ganbench.training.precision import autocast, grad_scaler
+from ganbench.training.records import record_run, save_samples
 from ganbench.version import __version__
 
 
@@ -124,14 +123,8 @@ class Trainer:
         self.scaler_g, self.scaler_d = (grad_scaler(config.precision, components.device) for _ in range(2))
         self.step = 0
         self.history = History()
-        self._watch_best()
+        self.history.best = watched(self.config, self.history.best)
         self._stop = False
-
-    def _watch_best(self) -> None:
-        """Track the monitored metric, keeping a resumed run's count unless the metric changed."""
-        metric = monitored_metric(self.config)
-        best = self.history.best
-        self.history.best = best if best and best.metric == metric else BestSoFar(metric) if metric else None
 
     @property
     def evaluated_model(self) -> GAN:
@@ -187,7 +180,7 @@ class Trainer:
             ) from exc
         self.step = state["step"]
         self.history = state["history"]
-        self._watch_best()
+        self.history.best = watched(self.config, self.history.best)
         torch.set_rng_state(state["rng"]["torch"])
         if torch.cuda.is_available() and state["rng"].get("cuda"):
             if self.world.distributed:  # every rank's GPU drew what rank 0's (cuda:0) did, which rank 0 saved
@@ -250,7 +243,8 @@ class Trainer:
                         self._save_evaluated()
                         if self.on_evaluation:
                             self.on_evaluation(self.step, self.history.evaluations[-1].results)
-                        self._stop_if_stalled()
+                        if stalled := stall(self.history.best, self.config.patience, self.step):
+                            raise EarlyStop(stalled)
                     if self._stop_requested(logged=interval_steps == 0):
                         raise StopRequested
                     if interval_steps == 0:
@@ -356,7 +350,8 @@ class Trainer:
             | {f"flags.{r.metric}": "; ".join(r.flags) for r in results if r.flags}
         )
         if self.world.is_main:
-            self.tracker.log_artifact(self._save_samples(), "samples")
+            grid = save_samples(self.evaluated_model, self.c.evaluator, self.config, self.run_dir, self.step)
+            self.tracker.log_artifact(grid, "samples")
         shown = "  ".join(f"{r.metric} {r.value:.4g}{'*' if r.flags else ''}" for r in results if r.values)
         flagged = " (*: flagged, see the summary)" if any(r.flags for r in results) else ""
         self.console.print(f"step {self.step}: {shown or 'no metric available'}{flagged}")
@@ -383,16 +378,6 @@ class Trainer:
         assert shared is not None, "rank 0 scored the evaluation"
         return shared
 
-    def _save_samples(self) -> Path:
-        """This evaluation's sample grid, from fixed latents; an image-conditioned model's shows
-        condition | generated | real for the same reference images."""
-        model, path = self.evaluated_model, self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        if isinstance(model, ImageConditionedGAN):
-            samples = self.c.evaluator.condition_samples(model, self.config.grid_size, self.config.seed + 1)
-            return save_condition_grid(*samples, path)
-        grid = sample_grid(model, self.config.grid_size, self.config.seed)
-        return save_grid(grid, path, nrow=_grid_columns(self.c.model.num_classes))
-
     def _save_evaluated(self) -> None:
         """The last checkpoint, and a copy as the best one when this evaluation is the best so far."""
         best = self.history.best
@@ -401,19 +386,14 @@ class Trainer:
         if improved and self.world.is_main:
             copy_checkpoint(self.checkpoint_path, self.best_checkpoint_path)
 
-    def _stop_if_stalled(self) -> None:
-        best, patience = self.history.best, self.config.patience
-        if best is not None and patience and best.stale >= patience:
-            raise EarlyStop(
-                f"Stopped early at step {self.step}: {best.metric} has not improved for {patience} evaluations "
-                f"(best: {best.describe()})."
-            )
-
     def _finish(self, status: str, message: str) -> Outcome:
         run_dir, history = self.run_dir, self.history
         best_checkpoint = self.best_checkpoint_path if self.best_checkpoint_path.exists() else None
         if self.world.is_main:
-            self._record(status, best_checkpoint)
+            if not self.checkpoint_path.exists():  # resumed from a file elsewhere with no step left to train
+                self.save()
+            record_run(self.tracker, self.config, history, run_dir, self.checkpoint_path, best_checkpoint, self.step)
+            self.tracker.end(status)
         images = self.step * self.config.batch_size * self.config.n_disc
         return Outcome(
             self.tracker.run_id,
@@ -430,26 +410,6 @@ class Trainer:
             history.best,
             best_checkpoint,
         )
-
-    def _record(self, status: str, best_checkpoint: Path | None) -> None:
-        """The run's last records: evaluations, curves, checkpoints, its best step, and its status."""
-        run_dir, history = self.run_dir, self.history
-        records = [{"step": e.step, "results": [r.as_record() for r in e.results]} for e in history.evaluations]
-        (run_dir / "evaluations.json").write_text(json.dumps(records, indent=1))
-        self.tracker.log_artifact(run_dir / "evaluations.json")
-        title = f"{self.config.model} on {self.config.dataset}"
-        self.tracker.log_artifact(save_curves(history.losses, run_dir / "curves" / "losses.png", title), "curves")
-        if history.metrics:
-            self.tracker.log_artifact(save_curves(history.metrics, run_dir / "curves" / "metrics.png", title), "curves")
-        if not self.checkpoint_path.exists():  # resumed from a file elsewhere with no step left to train
-            self.save()
-        self.tracker.log_artifact(self.checkpoint_path, "checkpoints")
-        best = history.best
-        if best is not None and best.step is not None:
-            self.tracker.set_tags({"best.metric": best.metric, "best.step": str(best.step)})
-            if best_checkpoint and best.step != self.step:  # else it is the last checkpoint, logged above
-                self.tracker.log_artifact(best_checkpoint, "checkpoints")
-        self.tracker.end(status)
 
     def fail(self, error: BaseException) -> None:
         """Mark the run FAILED (KILLED for Ctrl-C); checkpoints already written stay as they are."""
@@ -494,18 +454,6 @@ def averaged_generator(generator: torch.nn.Module, decay: float) -> AveragedMode
 def with_average(model: GAN, average: AveragedModel | None) -> GAN:
     """``model`` with ``average``'s generator once it has averaged a step; before that (or without one) G itself."""
     return model.with_generator(average.module) if average is not None and average.n_averaged else model
-
-
-def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:
-    """A fixed set of samples (same latents at every evaluation); class-conditional models show classes in columns."""
-    rng = torch.Generator().manual_seed(seed + 1)
-    z = model.sample_latent(n, rng)
-    labels = (torch.arange(n) % model.num_classes).to(model.device) if model.conditional else None
-    return model.sample(z, labels).cpu()
-
-
-def _grid_columns(num_classes: int) -> int | None:
-    return num_classes if 0 < num_classes <= 20 else None
 
 
 def progress_bar(console: Console) -> Progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ganbench.config import RunConfig, monitored_metric
 from ganbench.evaluation.evaluator import MetricResult
 
 
@@ -38,3 +39,20 @@ class BestSoFar:
         if self.value is None:
             return f"{self.metric} was never available"
         return f"{self.metric} {self.value:.4g} at step {self.step}"
+
+
+def watched(config: RunConfig, best: BestSoFar | None) -> BestSoFar | None:
+    """What a run tracks: the monitored metric, with a resumed run's count kept unless the metric changed."""
+    metric = monitored_metric(config)
+    return best if best and best.metric == metric else BestSoFar(metric) if metric else None
+
+
+def stall(best: BestSoFar | None, patience: int, step: int) -> str:
+    """Why the run stops early at ``step`` ("": it goes on): its metric has not improved for ``patience``
+    evaluations (0: never stop)."""
+    if best is None or not patience or best.stale < patience:
+        return ""
+    return (
+        f"Stopped early at step {step}: {best.metric} has not improved for {patience} evaluations "
+        f"(best: {best.describe()})."
+    )
