@@ -28,7 +28,6 @@ import os
 import platform
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -38,7 +37,6 @@ from pathlib import Path
 import torch
 from mlflow.tracking import MlflowClient
 from rich.console import Console
-from scipy import stats
 
 from ganbench.config import read_config_file
 from ganbench.registry import default_registry
@@ -178,24 +176,6 @@ def measure_floor(data_dir: str, results_dir: str, record: Path) -> dict:
 # ---------------------------------------------------------------------------- report
 
 
-def seed_values(records: dict, recipe: str, seeds: list[int], key: str) -> list[float]:
-    return [records[name]["metrics"][key] for s in seeds if (name := run_name(recipe, s)) in records]
-
-
-def separability(records: dict, recipes: list[str], seeds: list[int]) -> list[str]:
-    """For neighbours in the FID order (means over seeds): Welch's t-test on their seeds' FIDs."""
-    means = {r: statistics.mean(v) for r in recipes if len(v := seed_values(records, r, seeds, "fid")) >= 2}
-    order = sorted(means, key=means.get)
-    lines = []
-    for better, worse in zip(order, order[1:], strict=False):
-        a, b = seed_values(records, better, seeds, "fid"), seed_values(records, worse, seeds, "fid")
-        p = stats.ttest_ind(a, b, equal_var=False).pvalue
-        verdict = "told apart" if p < 0.05 else "NOT told apart at this budget: do not read their order"
-        shown = f"FID {means[better]:.1f} vs {means[worse]:.1f}, Welch's t-test p = {p:.3f}"
-        lines.append(f"- {better} vs {worse}: {shown}: {verdict}.")
-    return lines
-
-
 def conditional_rows(records: dict, recipes: list[str], seed: int) -> list[str]:
     rows = []
     for recipe in recipes:
@@ -247,10 +227,6 @@ def write_report(args: argparse.Namespace, floor: dict | None, command: str) -> 
         f"Finished so far: {len(finished)} of the {len(planned)} runs planned ({', '.join(finished) or 'none'}).",
         "",
         to_markdown(leaderboards(records), command, when),
-        "",
-        "## Can the models be told apart?",
-        "",
-        *(separability(records, args.models, seeds) or ["- not yet: fewer than two models have two seeds or more"]),
         "",
         f"## Conditional models (seed {seeds[0]}, the same budget)",
         "",

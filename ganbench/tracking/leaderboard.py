@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import math
-import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from ganbench.config import BOOKKEEPING_FIELDS
 from ganbench.data.identity import REFERENCE_TAG
 from ganbench.errors import ConfigError, GanbenchError, PluginError
 from ganbench.registry import Registry
+from ganbench.statistics import Interval, PairComparison, Tier, compare_pair, summarize_seeds, tiers
 from ganbench.tracking.ui import local_store_path, metric_keys
 
 KIND_TAG, STUDY_KIND = "ganbench.kind", "study"  # a search's parent run; its trials are ordinary runs
@@ -73,19 +73,33 @@ class Row:
     seed_mean: float | None  # over the seeds of the best run's configuration, when there are 2 or more
     seed_std: float | None
     seeds: int
+    seed_values: tuple[float, ...]  # each seed's best value, for the best run's configuration
+    seed_interval: Interval | None  # 95% Student t interval of the mean over seeds, with 2 or more
     runs: int
     gpu_hours: float
     cpu_hours: float
     flags: str = ""  # the best run's caveats
+    tier: int = 1  # models of one tier cannot be told apart (see ganbench.statistics)
+
+    @property
+    def label(self) -> str:
+        return self.model if self.loss in ("", "?") else f"{self.model}/{self.loss}"
+
+    @property
+    def mean_value(self) -> float:
+        """The mean over seeds; with one seed, its value: what the ranking orders by."""
+        return sum(self.seed_values) / len(self.seed_values)
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """The rows of one protocol, best first."""
+    """The rows of one protocol, best first (by the mean over seeds), in tiers of rows that cannot be told apart."""
 
     protocol: str
     rows: list[Row]
     note: str = ""  # why the ranking stands apart from the others, beyond its protocol
+    tiers: list[Tier] = field(default_factory=list)
+    pairs: list[PairComparison] = field(default_factory=list)  # every pair of rows, the better-ranked first
 
 
 @dataclass(frozen=True)
@@ -271,13 +285,25 @@ def rank(runs: Sequence[ScoredRun], higher: bool) -> list[Ranking]:
         for run in members:
             groups.setdefault((run.model, run.loss), []).append(run)
         rows = sorted((_row(group, higher) for group in groups.values()), key=lambda r: _order(r, higher))
-        ranked = [replace(row, rank=i) for i, row in enumerate(rows, 1)]
-        rankings.append(Ranking(protocol, ranked, LEGACY_NOTE if legacy else ""))
+        rankings.append(_tiered(protocol, rows, higher, LEGACY_NOTE if legacy else ""))
     return rankings
 
 
-def _order(row: Row, higher: bool) -> tuple[float, str, str]:
-    return (-row.best if higher else row.best, row.model, row.loss)
+def _order(row: Row, higher: bool) -> tuple[float, float, str, str]:
+    sign = -1 if higher else 1
+    return (sign * row.mean_value, sign * row.best, row.model, row.loss)
+
+
+def _tiered(protocol: str, rows: list[Row], higher: bool, note: str) -> Ranking:
+    found = tiers([(row.label, row.seed_values) for row in rows], higher)
+    tier_of = {label: tier.number for tier in found for label in tier.members}
+    ranked = [replace(row, rank=i, tier=tier_of[row.label]) for i, row in enumerate(rows, 1)]
+    pairs = [
+        compare_pair(a.label, a.seed_values, b.label, b.seed_values, higher)
+        for i, a in enumerate(ranked)
+        for b in ranked[i + 1 :]
+    ]
+    return Ranking(protocol, ranked, note, found, pairs)
 
 
 def _row(group: list[ScoredRun], higher: bool) -> Row:
@@ -287,16 +313,19 @@ def _row(group: list[ScoredRun], higher: bool) -> Row:
         if run.configuration == best.configuration:
             previous = per_seed.get(run.seed, run.value)
             per_seed[run.seed] = max(previous, run.value) if higher else min(previous, run.value)
-    spread = len(per_seed) >= 2
+    summary = summarize_seeds(list(per_seed.values()))
+    spread = summary.sd is not None
     return Row(
         rank=0,
         model=best.model,
         loss=best.loss,
         best=best.value,
         best_run=best.run_id,
-        seed_mean=statistics.mean(per_seed.values()) if spread else None,
-        seed_std=statistics.stdev(per_seed.values()) if spread else None,
+        seed_mean=summary.mean if spread else None,
+        seed_std=summary.sd,
         seeds=len(per_seed),
+        seed_values=summary.values,
+        seed_interval=summary.interval,
         runs=len(group),
         gpu_hours=sum(run.hours for run in group if run.on_gpu),
         cpu_hours=sum(run.hours for run in group if not run.on_gpu),
@@ -307,8 +336,29 @@ def _row(group: list[ScoredRun], higher: bool) -> Row:
 # ---------------------------------------------------------------------------- showing
 
 
-COLUMNS = ("#", "model", "loss", "best", "mean ± sd over seeds", "runs", "GPU h", "CPU h", "best run")
+COLUMNS = (
+    "#",
+    "tier",
+    "model",
+    "loss",
+    "best",
+    "mean ± sd over seeds",
+    "95% CI of the mean",
+    "runs",
+    "GPU h",
+    "CPU h",
+    "best run",
+)
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+TIERS_NOTE = (
+    "Order: by the mean over the seeds of each row's best configuration (its value, with one seed). Tiers "
+    "(a blank line apart in the terminal): rows that a two-sided Mann–Whitney test at 5% over those seeds cannot "
+    "tell from their tier's first row."
+)
+ONE_SEED_EACH = (
+    "Every row is in tier 1: each has one seed, and telling two models apart needs 2+ runs each "
+    "(4+ to reach p < 0.05). Add seeds with `ganbench compare --confirm-seeds 4`."
+)
 
 
 def markers(ranking: Ranking) -> dict[str, str]:
@@ -324,14 +374,42 @@ def footnotes(ranking: Ranking) -> list[str]:
     return [f"{marker} {flags}" for flags, marker in markers(ranking).items()]
 
 
+def tier_notes(ranking: Ranking) -> list[str]:
+    """Why each row is in its tier: against the first row of the tier it joined, or the one it left."""
+    if len(ranking.rows) < 2:
+        return []
+    if all(row.seeds < 2 for row in ranking.rows):
+        return [ONE_SEED_EACH]
+    by_pair = {(pair.first, pair.second): pair for pair in ranking.pairs}
+    notes, leader = [TIERS_NOTE], ranking.rows[0].label
+    for row in ranking.rows[1:]:
+        pair = by_pair[(leader, row.label)]
+        interval = f" {pair.interval.text(2, 'f')}" if pair.interval else ""
+        notes.append(
+            f"{row.label} vs {leader}: {pair.why}. P({leader}'s run is better) = {pair.first_wins:.2f}{interval}."
+        )
+        if pair.apart:
+            leader = row.label
+    return notes
+
+
+def seed_spread(row: Row, unit: str = " seeds") -> str:
+    return f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds}{unit})" if row.seed_mean is not None else "—"
+
+
+def seed_interval(row: Row) -> str:
+    return row.seed_interval.text() if row.seed_interval else "—"
+
+
 def _cells(row: Row, marks: dict[str, str]) -> list[str]:
-    spread = f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds} seeds)" if row.seed_mean is not None else "—"
     return [
         str(row.rank),
+        str(row.tier),
         row.model,
         row.loss,
         f"{row.best:.4g}{marks.get(row.flags, '')}",
-        spread,
+        seed_spread(row),
+        seed_interval(row),
         str(row.runs),
         f"{row.gpu_hours:.2f}" if row.gpu_hours else "—",
         f"{row.cpu_hours:.2f}" if row.cpu_hours else "—",
@@ -379,29 +457,33 @@ def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
                 console.print(ranking.note, style="yellow", markup=False)
             for note in footnotes(ranking):
                 console.print(note, style="yellow", markup=False, highlight=False)
+            for note in tier_notes(ranking):
+                console.print(note, style="dim", markup=False, highlight=False)
         if board.left_out:
             console.print(left_out_line(board), style="dim", markup=False)
 
 
 def _terminal_table(board: Leaderboard, ranking: Ranking) -> Table:
-    """The ranking in 80 columns: no borders, short run ids, and an hours column only for the devices used."""
+    """The ranking in 80 columns: no borders, no rank column (the order is the rank), short run ids, an hours
+    column only for the devices used, the 95% interval as its half-width, and a blank line between tiers."""
     devices = [
         (label, key)
         for label, key in (("GPU h", "gpu_hours"), ("CPU h", "cpu_hours"))
         if any(getattr(row, key) for row in ranking.rows)
     ]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, header_style="bold")
-    for column in ("#", "model", "loss", f"best {board.metric}", "mean ± sd (seeds)", "runs"):
+    for column in ("model", "loss", f"best {board.metric}", "mean ± sd (n)", "95% CI", "runs"):
         table.add_column(column, no_wrap=column not in ("model", "loss"), overflow="fold")
     for label, _ in devices:
         table.add_column(label, no_wrap=True)
     table.add_column("run", no_wrap=True)
     marks = markers(ranking)
-    for row in ranking.rows:
-        spread = f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds})" if row.seed_mean is not None else "—"
+    for row, after in zip(ranking.rows, [*ranking.rows[1:], None], strict=True):
         hours = [f"{getattr(row, key):.2f}" if getattr(row, key) else "—" for _, key in devices]
         best = f"{row.best:.4g}{marks.get(row.flags, '')}"
-        table.add_row(str(row.rank), row.model, row.loss, best, spread, str(row.runs), *hours, row.best_run[:8])
+        interval = f"±{row.seed_interval.half_width:.3g}" if row.seed_interval else "—"
+        cells = (row.model, row.loss, best, seed_spread(row, ""), interval, str(row.runs))
+        table.add_row(*cells, *hours, row.best_run[:8], end_section=after is not None and after.tier != row.tier)
     return table
 
 
@@ -419,7 +501,10 @@ CSV_COLUMNS = (
     "best",
     "seed_mean",
     "seed_std",
+    "seed_ci_low",
+    "seed_ci_high",
     "seeds",
+    "tier",
     "runs",
     "gpu_hours",
     "cpu_hours",
@@ -458,7 +543,7 @@ def to_markdown(boards: Sequence[Leaderboard], command: str, when: datetime) -> 
                 "|" + "---|" * len(COLUMNS),
                 *("| " + " | ".join(_cells(row, marks)) + " |" for row in ranking.rows),
                 "",
-                *(line for note in footnotes(ranking) for line in (note, "")),
+                *(line for note in footnotes(ranking) + tier_notes(ranking) for line in (note, "")),
             ]
         if board.left_out:
             lines += [left_out_line(board), ""]
@@ -480,7 +565,10 @@ def _csv_rows(boards: Sequence[Leaderboard]) -> Iterator[list[object]]:
                     row.best,
                     "" if row.seed_mean is None else row.seed_mean,
                     "" if row.seed_std is None else row.seed_std,
+                    "" if row.seed_interval is None else row.seed_interval.low,
+                    "" if row.seed_interval is None else row.seed_interval.high,
                     row.seeds,
+                    row.tier,
                     row.runs,
                     round(row.gpu_hours, 4),
                     round(row.cpu_hours, 4),

@@ -18,11 +18,14 @@ from ganbench.data.identity import REFERENCE_TAG
 from ganbench.errors import ConfigError
 from ganbench.tracking.leaderboard import (
     LEGACY_NOTE,
+    ONE_SEED_EACH,
+    TIERS_NOTE,
     Leaderboard,
     export_leaderboards,
     load_leaderboards,
     no_runs_message,
     print_leaderboards,
+    tier_notes,
     to_markdown,
 )
 from tests.conftest import ganbench_command, plugin_env
@@ -160,7 +163,7 @@ def test_spread_is_over_the_seeds_of_the_best_runs_configuration(store, registry
     assert dcgan.seed_std == pytest.approx(math.sqrt(7.0))  # sample standard deviation
     assert (sngan.seed_mean, sngan.seed_std, sngan.seeds) == (None, None, 1)
     text = rendered([board])
-    assert "mean ± sd (seeds)" in text and "12 ± 2.6 (3)" in text  # the count of seeds under its header
+    assert "mean ± sd (n)" in text and "12 ± 2.6 (3)" in text  # the count of seeds under its header
     assert "—" in text
 
 
@@ -237,9 +240,10 @@ def test_export_writes_a_markdown_table_with_its_header_line_and_a_csv(store, re
     for part in ("**shapes**", "fid (lower is better)", PROTOCOL, "`ganbench leaderboard --export x`"):
         assert part in header
     assert datetime.now().strftime("%Y-%m-%d") in header
-    assert lines[2].startswith("| # | model | loss | best fid |")
-    assert lines[4] == f"| 1 | sngan | hinge | 30 | — | 1 | — | 1.00 | {best} |"
-    assert lines[5].startswith("| 2 | dcgan | bce | 40 | 42 ± 2.8 (2 seeds) | 2 |")
+    assert lines[2].startswith("| # | tier | model | loss | best fid | mean ± sd over seeds | 95% CI of the mean |")
+    assert lines[4] == f"| 1 | 1 | sngan | hinge | 30 | — | — | 1 | — | 1.00 | {best} |"
+    assert lines[5].startswith("| 2 | 1 | dcgan | bce | 40 | 42 ± 2.8 (2 seeds) | [16.6, 67.4] | 2 |")
+    assert "dcgan/bce vs sngan/hinge: tied: sngan/hinge has 1 run," in markdown.read_text()
     assert "Left out: 1 run (1 failed)." in lines
 
     with table.open() as handle:
@@ -249,6 +253,8 @@ def test_export_writes_a_markdown_table_with_its_header_line_and_a_csv(store, re
         ("2", "dcgan", "40.0", PROTOCOL),
     ]
     assert float(rows[1]["seed_mean"]) == pytest.approx(42.0) and rows[0]["seed_mean"] == ""
+    assert float(rows[1]["seed_ci_low"]) == pytest.approx(16.59, abs=0.01) and rows[0]["seed_ci_low"] == ""
+    assert [r["tier"] for r in rows] == ["1", "1"]
     assert rows[0]["best_run_id"] == best and rows[1]["cpu_hours"] == "2.0"
 
 
@@ -257,7 +263,7 @@ def test_markdown_says_when_tables_are_of_different_protocols(store, registry):
     store.add("dcgan", "bce", (20.0,), protocol=OTHER_PROTOCOL)
     text = to_markdown(load_leaderboards(store.uri, "fid", registry), "cmd", datetime(2025, 1, 2, tzinfo=UTC))
     assert text.startswith("fid on shapes was computed under 2 protocols")
-    assert text.count("| # | model |") == 2 and "2025-01-02 00:00 UTC" in text
+    assert text.count("| # | tier | model |") == 2 and "2025-01-02 00:00 UTC" in text
 
 
 def ganbench(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -304,7 +310,8 @@ def test_flagged_best_values_carry_a_marker_explained_under_their_table(store, r
 
     markdown, table = export_leaderboards([board], tmp_path / "shapes.md", "ganbench leaderboard --export x")
     lines = markdown.read_text().splitlines()
-    assert lines[4].startswith("| 1 | sngan | hinge | 30¹ |") and lines[6].startswith("| 3 | wgan | wasserstein | 50 |")
+    assert lines[4].startswith("| 1 | 1 | sngan | hinge | 30¹ |")
+    assert lines[6].startswith("| 3 | 1 | wgan | wasserstein | 50 |")
     assert f"¹ {flag}" in lines
     with table.open() as handle:
         assert [row["flags"] for row in csv.DictReader(handle)] == [flag, flag, ""]
@@ -354,8 +361,65 @@ def test_the_terminal_table_fits_80_columns_and_shows_only_the_hours_of_devices_
     console = Console(file=io.StringIO(), width=80)
     print_leaderboards([only_board(store, registry)], console)
     lines = console.file.getvalue().splitlines()
-    (header,) = [line for line in lines if "model" in line]
+    (header,) = [line for line in lines if line.split()[:2] == ["model", "loss"]]
     assert "CPU h" in header and "GPU h" not in header  # no run used a GPU
-    rows = [line for line in lines if line.lstrip().startswith(("1 ", "2 "))]
+    rows = [line for line in lines if line.lstrip().startswith(("sngan ", "wgan-gp "))]
     assert len(rows) == 2 and all(len(line) <= 80 for line in lines)
     assert "wasserstein" in rows[1]  # whole, not folded or cut
+
+
+def add_seeds(store: Store, model: str, loss: str, values: list[float], **kwargs) -> None:
+    for seed, value in enumerate(values):
+        store.add(model, loss, (value,), seed=seed, **kwargs)
+
+
+def test_rows_are_ordered_by_the_mean_over_seeds_and_grouped_in_tiers_with_the_reason(store, registry, tmp_path):
+    add_seeds(store, "dcgan", "bce", [20.0, 21.0, 22.0, 23.0])
+    add_seeds(store, "sngan", "hinge", [21.5, 20.5, 22.5, 24.0])  # interleaved with dcgan: tied
+    add_seeds(store, "sagan", "hinge", [30.0, 31.0, 32.0, 33.0])  # every run worse than every dcgan run: apart
+    add_seeds(store, "wgan", "wasserstein", [12.0, 40.0, 41.0, 42.0])  # the luckiest best run, the worst mean
+    add_seeds(store, "acgan", "bce", [1.0], protocol=OTHER_PROTOCOL)  # another protocol: never compared
+    board = only_board(store, registry)
+    ranking = next(r for r in board.rankings if r.protocol == PROTOCOL)
+    assert [(row.rank, row.tier, row.model, row.best) for row in ranking.rows] == [
+        (1, 1, "dcgan", 20.0),
+        (2, 1, "sngan", 20.5),
+        (3, 2, "sagan", 30.0),
+        (4, 2, "wgan", 12.0),
+    ]
+    labels = [row.label for row in ranking.rows]
+    assert [(pair.first, pair.second) for pair in ranking.pairs] == [
+        (a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]
+    ]
+    notes = tier_notes(ranking)
+    assert notes[0] == TIERS_NOTE
+    assert notes[1].startswith("sngan/hinge vs dcgan/bce: tied: Mann–Whitney p =")
+    assert notes[2].startswith("sagan/hinge vs dcgan/bce: apart: Mann–Whitney p = 0.029 (4 vs 4 runs).")
+    assert notes[2].endswith("P(dcgan/bce's run is better) = 1.00 [1.00, 1.00].")
+    assert notes[3].startswith("wgan/wasserstein vs sagan/hinge: tied")  # against the first of its tier
+    assert "P(sagan/hinge's run is better) = 0.75" in notes[3]
+    assert "sngan/hinge vs dcgan/bce: tied" in rendered([board])
+    markdown, table = export_leaderboards([board], tmp_path / "board.md", "cmd")
+    assert "| 4 | 2 | wgan | wasserstein | 12 | 33.75 ± 15 (4 seeds) | [10.6, 56.9] |" in markdown.read_text()
+    with table.open() as handle:
+        assert [row["tier"] for row in csv.DictReader(handle)] == ["1", "1", "2", "2", "1"]
+
+
+def test_three_seeds_each_leave_two_clearly_different_models_in_one_tier_and_say_why(store, registry):
+    add_seeds(store, "dcgan", "bce", [20.0, 21.0, 22.0])
+    add_seeds(store, "sngan", "hinge", [40.0, 41.0, 42.0])
+    ranking = only_board(store, registry).rankings[0]
+    assert [row.tier for row in ranking.rows] == [1, 1]
+    assert "3 vs 3 runs cannot reach p < 0.05 (the smallest possible is 0.1); 4+ each can" in tier_notes(ranking)[1]
+    add_seeds(store, "dcgan", "bce", [19.0, 20.0, 21.0, 22.0])  # seeds 0-3 again: one more seed each
+    store.add("sngan", "hinge", (43.0,), seed=3)
+    ranking = only_board(store, registry).rankings[0]
+    assert [row.tier for row in ranking.rows] == [1, 2]
+
+
+def test_a_leaderboard_of_single_seeds_says_it_cannot_tell_models_apart(store, registry):
+    store.add("dcgan", "bce", (20.0,))
+    store.add("sngan", "hinge", (40.0,))
+    ranking = only_board(store, registry).rankings[0]
+    assert [row.tier for row in ranking.rows] == [1, 1]
+    assert tier_notes(ranking) == [ONE_SEED_EACH]
