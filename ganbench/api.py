@@ -198,6 +198,7 @@ def search(
     study: str | None = None,
     storage: str | None = None,
     stale_after: int | None = None,
+    confirm_seeds: int | None = None,
     space: Mapping[str, Any] | str | Path | None = None,
     config_file: str | Path | None = None,
     resume: bool = False,
@@ -210,19 +211,21 @@ def search(
 
     ``trials``: finished trials the study should hold (default 20); ``timeout``: seconds after which no trial
     starts; ``stale_after``: seconds without a heartbeat after which a running trial counts as dead (default
-    120). ``space``: overrides of the search space (the ``[space]`` table of a file, or that table as a
-    mapping). ``resume=True`` continues ``study`` with its own settings: only ``trials``, ``timeout`` and
-    ``stale_after`` may change then, and only those given do.
+    120). ``confirm_seeds``: once the budget is spent, train the best trial's settings again with this many
+    new seeds (``SearchOutcome.confirmations``; the leaderboard's mean, interval and tiers use them).
+    ``space``: overrides of the search space (the ``[space]`` table of a file, or that table as a mapping).
+    ``resume=True`` continues ``study`` with its own settings: only ``trials``, ``timeout``, ``stale_after``
+    and ``confirm_seeds`` may change then, and only those given do.
     """
     registry, console = registry or default_registry(), _console(quiet, console)
     if resume:
         if not study:
             raise ConfigError("resume=True needs the study's name: pass study=NAME (a search's outcome has it).")
         url = storage or default_storage(RunConfig(results_dir=settings.get("results_dir", "results")))
-        budget = {"trials": trials, "timeout": timeout, "stale_after": stale_after}
+        budget = {"trials": trials, "timeout": timeout, "stale_after": stale_after, "confirm_seeds": confirm_seeds}
         given = {name: value for name, value in budget.items() if value is not None}
         return resume_search(registry, study, url, given, console)
-    budget = {"trials": trials, "stale_after": stale_after}
+    budget = {"trials": trials, "stale_after": stale_after, "confirm_seeds": confirm_seeds}
     search_settings = SearchSettings(
         metric=metric,
         timeout=timeout,

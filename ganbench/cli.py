@@ -159,6 +159,14 @@ def search_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds without a heartbeat after which a running trial counts as dead (and is retried once).",
         ),
         click.option(
+            "--confirm-seeds",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Once the budget is spent, train the best trial's settings again with N new seeds "
+            "(the leaderboard's mean, interval and tiers use them; 4+ can tell models apart).",
+        ),
+        click.option(
             "--config", "config_file", type=click.Path(path_type=Path), help="TOML or YAML file of run settings."
         ),
     ]
@@ -206,9 +214,10 @@ def search(resume: bool, **values: Any) -> None:
             raise ConfigError("--resume needs the study's name: pass --study NAME (`ganbench search` printed it).")
         fixed = sorted(given - {"study", "storage", "results_dir", *BUDGET_NAMES})
         if fixed:
+            named = ", --".join(name.replace("_", "-") for name in fixed)
             raise ConfigError(
-                "A resumed search keeps the settings it was started with; only --trials, --timeout and "
-                f"--stale-after may change (got --{', --'.join(n.replace('_', '-') for n in fixed)}). "
+                "A resumed search keeps the settings it was started with; only --trials, --timeout, "
+                f"--stale-after and --confirm-seeds may change (got --{named}). "
                 "Start a new study (another --study) to change the others."
             )
         budget = {name: settings[name] for name in BUDGET_NAMES if name in given}
@@ -235,11 +244,13 @@ def search(resume: bool, **values: Any) -> None:
 @search_options
 @config_options
 def compare(models: str, **values: Any) -> None:
-    """One search per model under the same budget (trials, timeout, steps per trial).
+    """One search per model under the same budget (trials, timeout, steps per trial), then their leaderboard
+    with tiers and budget curves, also written to RESULTS_DIR/comparisons/.
 
     \b
     Example:
-      ganbench compare --models dcgan,wgan-gp,sngan --dataset shapes --metric proxy-fid --trials 10 --steps 500
+      ganbench compare --models dcgan,wgan-gp,sngan --dataset shapes --metric proxy-fid --trials 10 --steps 500 \\
+          --confirm-seeds 4
     """
     settings, flags, files = _split_search_values(values)
     if "model" in flags:
@@ -253,9 +264,20 @@ def compare(models: str, **values: Any) -> None:
         _print_search(outcome)
         if outcome.interrupted:
             sys.exit(EXIT_INTERRUPTED)
-    from ganbench.tracking.leaderboard import load_leaderboards, print_leaderboards
+    import re
+    import shlex
 
-    print_leaderboards(load_leaderboards(outcome.tracking_uri, outcome.metric, registry, outcome.experiment), console)
+    from ganbench import api
+    from ganbench.tracking.leaderboard import print_leaderboards
+
+    boards = api.leaderboard(
+        outcome.experiment, metric=outcome.metric, tracking_uri=outcome.tracking_uri, registry=registry
+    )
+    print_leaderboards(boards, console)
+    name = re.sub(r"[^\w.-]+", "_", f"{outcome.experiment}-{outcome.metric}")
+    folder = Path(flags.get("results_dir", "results")) / "comparisons"
+    written = boards.export(folder / f"{name}.md", shlex.join(["ganbench", *sys.argv[1:]]))
+    console.print(f"wrote {', '.join(map(str, written))}", markup=False)
 
 
 def _print_search(outcome: Any) -> None:
@@ -330,7 +352,7 @@ def leaderboard(
     print_leaderboards(boards, console)
     if export:
         written = boards.export(export, shlex.join(["ganbench", *sys.argv[1:]]))
-        console.print(f"wrote {written[0]} and {written[1]}")
+        console.print(f"wrote {', '.join(map(str, written))}", markup=False)
 
 
 @cli.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -32,10 +32,20 @@ from ganbench.config import BOOKKEEPING_FIELDS
 from ganbench.data.identity import REFERENCE_TAG
 from ganbench.errors import ConfigError, GanbenchError, PluginError
 from ganbench.registry import Registry
-from ganbench.statistics import Interval, PairComparison, Tier, compare_pair, summarize_seeds, tiers
+from ganbench.statistics import (
+    BudgetCurve,
+    Interval,
+    PairComparison,
+    Tier,
+    budget_curve,
+    compare_pair,
+    summarize_seeds,
+    tiers,
+)
 from ganbench.tracking.ui import local_store_path, metric_keys
 
 KIND_TAG, STUDY_KIND = "ganbench.kind", "study"  # a search's parent run; its trials are ordinary runs
+STUDY_TAG = "ganbench.study"  # on a trial's run: its study
 GPU_DEVICES = ("cuda", "mps")
 NO_PROTOCOL = "not recorded"
 LEGACY_NOTE = (
@@ -61,6 +71,7 @@ class ScoredRun:
     configuration: frozenset[tuple[str, str]]  # the params less bookkeeping: equal for repeats
     flags: str = ""  # the caveats on the metric's values ("": none)
     legacy: bool = False  # logged before values recorded their reference data (see LEGACY_NOTE)
+    study: str = ""  # the search whose trial this run is ("": not a trial)
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class Row:
     seed_mean: float | None  # over the seeds of the best run's configuration, when there are 2 or more
     seed_std: float | None
     seeds: int
-    seed_values: tuple[float, ...]  # each seed's best value, for the best run's configuration
+    seed_values: tuple[float, ...]  # each seed's best value, for the best run's configuration, by seed
     seed_interval: Interval | None  # 95% Student t interval of the mean over seeds, with 2 or more
     runs: int
     gpu_hours: float
@@ -92,6 +103,16 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A row's search trials under one protocol as a budget curve (see ganbench.statistics.budget_curve)."""
+
+    label: str
+    curve: BudgetCurve
+    hours_per_trial: float
+    studies: int
+
+
+@dataclass(frozen=True)
 class Ranking:
     """The rows of one protocol, best first (by the mean over seeds), in tiers of rows that cannot be told apart."""
 
@@ -100,6 +121,7 @@ class Ranking:
     note: str = ""  # why the ranking stands apart from the others, beyond its protocol
     tiers: list[Tier] = field(default_factory=list)
     pairs: list[PairComparison] = field(default_factory=list)  # every pair of rows, the better-ranked first
+    budgets: list[Budget] = field(default_factory=list)  # the rows with search trials, in row order
 
 
 @dataclass(frozen=True)
@@ -135,8 +157,9 @@ class Leaderboards(Sequence[Leaderboard]):
     def to_markdown(self, command: str = "ganbench.leaderboard()") -> str:
         return to_markdown(self.boards, command, datetime.now().astimezone())
 
-    def export(self, path: str | Path, command: str = "ganbench.leaderboard()") -> tuple[Path, Path]:
-        """Write the tables to ``path`` with .md and .csv suffixes."""
+    def export(self, path: str | Path, command: str = "ganbench.leaderboard()") -> list[Path]:
+        """Write the tables to ``path`` with .md and .csv suffixes, and the budget curves of searched rows
+        beside them; returns the paths written."""
         return export_leaderboards(self.boards, Path(path), command)
 
     def __str__(self) -> str:
@@ -265,6 +288,7 @@ def scored_run(client: MlflowClient, run: Run, metric: str, higher: bool) -> Sco
         configuration=frozenset((k, v) for k, v in params.items() if k not in BOOKKEEPING_FIELDS),
         flags=tags.get(f"flags.{metric}", ""),
         legacy=REFERENCE_TAG not in tags,
+        study=tags.get(STUDY_TAG, ""),
     )
 
 
@@ -285,8 +309,19 @@ def rank(runs: Sequence[ScoredRun], higher: bool) -> list[Ranking]:
         for run in members:
             groups.setdefault((run.model, run.loss), []).append(run)
         rows = sorted((_row(group, higher) for group in groups.values()), key=lambda r: _order(r, higher))
-        rankings.append(_tiered(protocol, rows, higher, LEGACY_NOTE if legacy else ""))
+        ranking = _tiered(protocol, rows, higher, LEGACY_NOTE if legacy else "")
+        budgets = [budget for row in ranking.rows if (budget := _budget(row, groups[row.model, row.loss], higher))]
+        rankings.append(replace(ranking, budgets=budgets))
     return rankings
+
+
+def _budget(row: Row, group: list[ScoredRun], higher: bool) -> Budget | None:
+    trials = [run for run in group if run.study]
+    if not trials:
+        return None
+    curve = budget_curve([run.value for run in trials], higher)
+    hours = sum(run.hours for run in trials) / len(trials)
+    return Budget(row.label, curve, hours, len({run.study for run in trials}))
 
 
 def _order(row: Row, higher: bool) -> tuple[float, float, str, str]:
@@ -308,12 +343,17 @@ def _tiered(protocol: str, rows: list[Row], higher: bool, note: str) -> Ranking:
 
 def _row(group: list[ScoredRun], higher: bool) -> Row:
     best = (max if higher else min)(group, key=lambda run: run.value)
-    per_seed: dict[str, float] = {}  # repeats of the best configuration: each seed's best value
-    for run in group:
-        if run.configuration == best.configuration:
-            previous = per_seed.get(run.seed, run.value)
-            per_seed[run.seed] = max(previous, run.value) if higher else min(previous, run.value)
-    summary = summarize_seeds(list(per_seed.values()))
+    repeats = [run for run in group if run.configuration == best.configuration]
+    if any(not run.study for run in repeats):
+        # a trial was picked as the best of many (the winner's curse): runs outside a search, such as
+        # --confirm-seeds, estimate what its settings give
+        repeats = [run for run in repeats if not run.study]
+    per_seed: dict[str, float] = {}  # each seed's best value
+    for run in repeats:
+        previous = per_seed.get(run.seed, run.value)
+        per_seed[run.seed] = max(previous, run.value) if higher else min(previous, run.value)
+    by_seed = sorted(per_seed, key=lambda seed: (not seed.isdigit(), int(seed) if seed.isdigit() else 0, seed))
+    summary = summarize_seeds([per_seed[seed] for seed in by_seed])
     spread = summary.sd is not None
     return Row(
         rank=0,
@@ -393,6 +433,28 @@ def tier_notes(ranking: Ranking) -> list[str]:
     return notes
 
 
+def budget_notes(ranking: Ranking, metric: str) -> list[str]:
+    """Each searched row's expected best after 1 trial, after as many as the least-searched row had, and after
+    all its own, with the band where 95% of studies that size end."""
+    if not ranking.budgets:
+        return []
+    common = min(budget.curve.trials for budget in ranking.budgets)
+    notes = [
+        f"Budget: the expected best {metric} of a search of k trials, resampled from each row's trials, and "
+        "where 95% of such searches end (failed trials left out):"
+    ]
+    for budget in ranking.budgets:
+        curve = budget.curve
+        points = sorted({1, common, curve.trials})
+        shown = " · ".join(
+            f"{k} → {curve.expected[k - 1]:.4g} [{curve.low[k - 1]:.4g}, {curve.high[k - 1]:.4g}]" for k in points
+        )
+        studies = f" in {budget.studies} studies" if budget.studies > 1 else ""
+        trials = f"{curve.trials} trial{'s' if curve.trials != 1 else ''}"
+        notes.append(f"{budget.label}: {trials}{studies} of {budget.hours_per_trial:.2g} h: {shown}.")
+    return notes
+
+
 def seed_spread(row: Row, unit: str = " seeds") -> str:
     return f"{row.seed_mean:.4g} ± {row.seed_std:.2g} ({row.seeds}{unit})" if row.seed_mean is not None else "—"
 
@@ -457,7 +519,7 @@ def print_leaderboards(boards: Sequence[Leaderboard], console: Console) -> None:
                 console.print(ranking.note, style="yellow", markup=False)
             for note in footnotes(ranking):
                 console.print(note, style="yellow", markup=False, highlight=False)
-            for note in tier_notes(ranking):
+            for note in tier_notes(ranking) + budget_notes(ranking, board.metric):
                 console.print(note, style="dim", markup=False, highlight=False)
         if board.left_out:
             console.print(left_out_line(board), style="dim", markup=False)
@@ -514,19 +576,32 @@ CSV_COLUMNS = (
 )
 
 
-def export_leaderboards(boards: Sequence[Leaderboard], path: Path, command: str) -> tuple[Path, Path]:
-    """Write ``path`` with a .md suffix (a header line and a table per protocol) and with a .csv suffix."""
+def export_leaderboards(boards: Sequence[Leaderboard], path: Path, command: str) -> list[Path]:
+    """Write ``path`` with a .md suffix (a header line and a table per protocol), with a .csv suffix, and
+    the budget curves of each table with search trials as PNGs beside them (``<name>-budget.png``, then
+    ``-budget-2.png``...), linked from the Markdown. Returns the paths written, tables first."""
+    from ganbench.tracking.figures import draw_budget_curves  # matplotlib: only when pictures are drawn
+
     markdown, table = path.with_suffix(".md"), path.with_suffix(".csv")
     markdown.parent.mkdir(parents=True, exist_ok=True)
-    markdown.write_text(to_markdown(boards, command, datetime.now().astimezone()))
+    searched = [(board, ranking) for board in boards for ranking in board.rankings if ranking.budgets]
+    figures = {}
+    for number, (board, ranking) in enumerate(searched, 1):
+        name = f"{path.stem}-budget{'' if number == 1 else f'-{number}'}.png"
+        figures[board.dataset, ranking.protocol] = draw_budget_curves(board, ranking, path.with_name(name))
+    names = {key: figure.name for key, figure in figures.items()}
+    markdown.write_text(to_markdown(boards, command, datetime.now().astimezone(), names))
     with table.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(_csv_rows(boards))
-    return markdown, table
+    return [markdown, table, *figures.values()]
 
 
-def to_markdown(boards: Sequence[Leaderboard], command: str, when: datetime) -> str:
+def to_markdown(
+    boards: Sequence[Leaderboard], command: str, when: datetime, figures: Mapping[tuple[str, str], str] | None = None
+) -> str:
+    """The tables as Markdown; ``figures`` names the budget-curve picture of a (dataset, protocol) to link."""
     date = when.strftime("%Y-%m-%d %H:%M %Z").strip()
     lines = []
     for board in boards:
@@ -543,7 +618,16 @@ def to_markdown(boards: Sequence[Leaderboard], command: str, when: datetime) -> 
                 "|" + "---|" * len(COLUMNS),
                 *("| " + " | ".join(_cells(row, marks)) + " |" for row in ranking.rows),
                 "",
-                *(line for note in footnotes(ranking) + tier_notes(ranking) for line in (note, "")),
+                *(
+                    line
+                    for note in footnotes(ranking) + tier_notes(ranking) + budget_notes(ranking, board.metric)
+                    for line in (note, "")
+                ),
+                *(
+                    (f"![budget curves of {board.dataset}]({figure})", "")
+                    if (figure := (figures or {}).get((board.dataset, ranking.protocol)))
+                    else ()
+                ),
             ]
         if board.left_out:
             lines += [left_out_line(board), ""]

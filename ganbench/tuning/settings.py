@@ -23,6 +23,7 @@ class SearchSettings:
     study: str | None = None
     storage: str | None = None
     stale_after: int = 120  # seconds without a heartbeat before a running trial counts as dead
+    confirm_seeds: int = 0  # once the budget is spent, train the best trial's settings with this many new seeds
 
     def __post_init__(self) -> None:
         problems = []
@@ -36,12 +37,14 @@ class SearchSettings:
             problems.append(f"--pruner {self.pruner!r} must be one of {', '.join(PRUNERS)}")
         if self.stale_after < 1:
             problems.append("--stale-after must be at least 1 second")
+        if self.confirm_seeds < 0:
+            problems.append(f"--confirm-seeds {self.confirm_seeds} must be 0 (none) or more")
         if problems:
             raise ConfigError("Invalid search settings: " + "; ".join(problems) + ".")
 
 
 SETTING_NAMES = tuple(f.name for f in fields(SearchSettings))
-BUDGET_NAMES = ("trials", "timeout", "stale_after")  # what a resumed search may change
+BUDGET_NAMES = ("trials", "timeout", "stale_after", "confirm_seeds")  # what a resumed search may change
 
 
 def parse_duration(text: str) -> float:

@@ -22,7 +22,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ from ganbench.tracking.runs import Tracker, TrackingUnavailable
 from ganbench.training.loop import EarlyStop
 from ganbench.training.out_of_memory import release_cached_memory
 from ganbench.training.runner import make_tracker, run
+from ganbench.tuning.confirm import Confirmation, confirm_best, confirmation_text
 from ganbench.tuning.plots import save_study_plots
 from ganbench.tuning.settings import SearchSettings
 from ganbench.tuning.space import SearchSpace, apply_params, build_space
@@ -68,7 +69,7 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 STUDY_KIND = "study"
 JOIN_WAIT = 120  # seconds a joining worker waits for the study's first worker to save its settings
 JOIN_MAY_DIFFER = tuple(  # a worker's own budget, and its own spelling of where things are
-    [f"settings.{name}" for name in ("trials", "timeout", "stale_after", "storage", "study")]
+    [f"settings.{name}" for name in ("trials", "timeout", "stale_after", "confirm_seeds", "storage", "study")]
     + ["flags.results_dir", "flags.tracking_uri"]
 )
 
@@ -89,6 +90,7 @@ class SearchOutcome:
     experiment: str
     interrupted: bool
     workers: str = ""  # who ran the finished trials, e.g. "host:12 (3 trials), other:7 (2 trials)"
+    confirmations: list[Confirmation] = field(default_factory=list)  # --confirm-seeds runs of the best settings
 
 
 def default_storage(config: RunConfig) -> str:
@@ -270,12 +272,29 @@ class Search:
                         )
                 except KeyboardInterrupt:
                     interrupted = True
-            return self._finish(study, interrupted)
+            confirmations = [] if interrupted else self._confirm(study)
+            return self._finish(study, interrupted or confirmations is None, confirmations or [])
         except Exception as error:
             # Optuna's own bookkeeping after a lost trial fails too, with errors of its own
             if self._lost is None and not isinstance(error, STORAGE_ERRORS):
                 raise
             raise (self._lost or storage_lost(self.storage_url, self.name, error)) from error
+
+    def _confirm(self, study: optuna.Study) -> list[Confirmation] | None:
+        """The best trial's settings with --confirm-seeds new seeds, once the budget is spent; None if interrupted."""
+        if not self.settings.confirm_seeds or not budget_spent(study, self.settings.trials):
+            return []
+        best = _best_trial(study)
+        if best is None:
+            self.console.print("--confirm-seeds: no trial completed, so there are no best settings to confirm.")
+            return []
+        self.console.print(
+            f"Confirming trial {best.number}'s settings with {self.settings.confirm_seeds} new seeds (--confirm-seeds)"
+        )
+        try:
+            return confirm_best(self, study, best)
+        except KeyboardInterrupt:
+            return None
 
     def _say_budget_spent(self, study: optuna.Study) -> None:
         finished = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
@@ -394,7 +413,7 @@ class Search:
 
     # ------------------------------------------------------------------ the end
 
-    def _finish(self, study: optuna.Study, interrupted: bool) -> SearchOutcome:
+    def _finish(self, study: optuna.Study, interrupted: bool, confirmations: list[Confirmation]) -> SearchOutcome:
         trials = study.get_trials(deepcopy=False)
         counts = {state.name: sum(t.state == state for t in trials) for state in FINISHED_STATES}
         best = _best_trial(study)
@@ -429,6 +448,7 @@ class Search:
             self.experiment,
             interrupted,
             worker_counts([t for t in trials if t.state in FINISHED_STATES]),
+            confirmations,
         )
 
 
@@ -565,6 +585,8 @@ def summary_rows(outcome: SearchOutcome) -> list[tuple[str, str]]:
         rows.append(("protocol", str(best.user_attrs.get("protocol", ""))))
         rows.append(("best params", json.dumps(best.params, default=str)))
         rows.append(("best run", str(best.user_attrs.get("mlflow_run_id", ""))))
+        if outcome.confirmations:
+            rows.append(("new seeds", confirmation_text(outcome.confirmations, outcome.metric)))
     else:
         rows.append((f"best {outcome.metric}", "none: no trial completed"))
     rows.append(("parent run", outcome.parent_run_id))

@@ -1,5 +1,6 @@
 """The ``ganbench`` command as a user runs it: exit codes, one-paragraph errors, Ctrl-C, plugins."""
 
+import csv
 import hashlib
 import signal
 import subprocess
@@ -225,18 +226,29 @@ def test_third_party_example_plugin_installs_and_trains(tmp_path):
     assert "tiny-mlp on shapes at 16px" in trained.stdout and "finished" in trained.stdout
 
 
-def test_compare_searches_each_model_with_one_budget_then_ranks_them(tmp_path):
-    result = ganbench(
-        ["compare", "--models", "dcgan,cdcgan", "--trials", "1", "--metric", "pixel-fid", "--sampler", "random", *FAST],
-        tmp_path,
-    )
+def test_compare_searches_each_model_with_one_budget_confirms_its_best_with_new_seeds_then_ranks_them(tmp_path):
+    compare = ["compare", "--models", "dcgan,cdcgan", "--metric", "pixel-fid", "--sampler", "random", *FAST]
+    result = ganbench([*compare, "--trials", "2", "--confirm-seeds", "2"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "study dcgan-shapes-pixel-fid" in result.stdout and "study cdcgan-shapes-pixel-fid" in result.stdout
-    board = result.stdout[result.stdout.index("shapes") :]
-    assert "dcgan" in board and "cdcgan" in board and "pixel-fid" in board
+    assert result.stdout.count("Confirming trial") == 2 and "confirm seed 2: pixel-fid" in result.stdout
+    board = result.stdout[result.stdout.index("pixel-fid, lower is better") :]
+    assert "dcgan" in board and "cdcgan" in board and "Budget:" in board
+    comparisons = tmp_path / "results" / "comparisons"
+    name = FAST_EXPERIMENT.replace("[", "_").replace("=", "_").replace("]", "_") + "-pixel-fid"
+    assert sorted(p.name for p in comparisons.iterdir()) == [f"{name}-budget.png", f"{name}.csv", f"{name}.md"]
+    markdown = (comparisons / f"{name}.md").read_text()
+    assert f"![budget curves of {FAST_EXPERIMENT}]({name}-budget.png)" in markdown
+    # the seeds of each row are the two new ones, not the search's picked best trial
+    with (comparisons / f"{name}.csv").open() as handle:
+        assert [(row["seeds"], row["runs"]) for row in csv.DictReader(handle)] == [("2", "4"), ("2", "4")]
+
+    again = ganbench([*compare, "--trials", "2", "--confirm-seeds", "2"], tmp_path)  # the budget is spent
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("already run") == 4 and "already holds 2 finished trials" in again.stdout
     import optuna
 
     storage = f"sqlite:///{tmp_path / 'results' / 'optuna.db'}"
     for model in ("dcgan", "cdcgan"):
-        (trial,) = optuna.load_study(study_name=f"{model}-shapes-pixel-fid", storage=storage).get_trials()
+        trial = optuna.load_study(study_name=f"{model}-shapes-pixel-fid", storage=storage).get_trials()[0]
         assert trial.params["lr_g"] == 2e-4  # trial 0 is each paper's setting: the same budget, the same start

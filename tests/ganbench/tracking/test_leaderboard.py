@@ -21,6 +21,7 @@ from ganbench.tracking.leaderboard import (
     ONE_SEED_EACH,
     TIERS_NOTE,
     Leaderboard,
+    budget_notes,
     export_leaderboards,
     load_leaderboards,
     no_runs_message,
@@ -423,3 +424,34 @@ def test_a_leaderboard_of_single_seeds_says_it_cannot_tell_models_apart(store, r
     ranking = only_board(store, registry).rankings[0]
     assert [row.tier for row in ranking.rows] == [1, 1]
     assert tier_notes(ranking) == [ONE_SEED_EACH]
+
+
+def test_search_trials_give_each_row_a_budget_curve_drawn_beside_the_export(store, registry, tmp_path):
+    for trial, value in enumerate([60.0, 40.0, 50.0]):
+        store.add("dcgan", "bce", (value,), params={"lr_g": f"{trial}e-4"}, tags={"ganbench.study": "d"}, hours=0.5)
+    store.add("wgan", "wasserstein", (45.0,), tags={"ganbench.study": "w"}, hours=0.5)
+    store.add("sngan", "hinge", (30.0,))  # a plain run: no search, no curve
+    board = only_board(store, registry)
+    ranking = board.rankings[0]
+    dcgan = next(budget for budget in ranking.budgets if budget.label == "dcgan/bce")
+    assert [budget.label for budget in ranking.budgets] == ["dcgan/bce", "wgan/wasserstein"]  # in row order
+    assert dcgan.curve.trials == 3 and dcgan.curve.expected[0] == pytest.approx(50.0)
+    assert dcgan.hours_per_trial == pytest.approx(0.5) and dcgan.studies == 1
+    notes = budget_notes(ranking, "fid")
+    assert notes[1].startswith("dcgan/bce: 3 trials of 0.5 h: 1 → 50 [40, 60] · 3 → ")
+    assert notes[2] == "wgan/wasserstein: 1 trial of 0.5 h: 1 → 45 [45, 45]."
+    written = export_leaderboards([board], tmp_path / "board.md", "cmd")
+    assert [path.name for path in written] == ["board.md", "board.csv", "board-budget.png"]
+    assert written[2].read_bytes().startswith(b"\x89PNG")
+    assert "![budget curves of shapes](board-budget.png)" in written[0].read_text()
+
+
+def test_confirmation_runs_replace_the_searchs_picked_trial_in_the_seed_statistics(store, registry):
+    trial = {"ganbench.study": "dcgan-shapes-fid"}
+    store.add("dcgan", "bce", (30.0,), params={"lr_g": "0.001"}, tags=trial)  # the search's best, picked
+    store.add("dcgan", "bce", (45.0,), params={"lr_g": "0.0002"}, tags=trial)
+    for seed, value in [(1, 38.0), (2, 41.0)]:
+        store.add("dcgan", "bce", (value,), seed=seed, params={"lr_g": "0.001"}, tags={"ganbench.confirms": "d"})
+    (row,) = only_board(store, registry).rankings[0].rows
+    assert (row.best, row.seeds, row.seed_values, row.runs) == (30.0, 2, (38.0, 41.0), 4)
+    assert row.mean_value == pytest.approx(39.5)

@@ -19,7 +19,12 @@ def test_durations_that_are_not_refused_with_an_example(text):
 
 @pytest.mark.parametrize(
     ("settings", "named"),
-    [({"trials": 0}, "--trials"), ({"sampler": "grid"}, "--sampler"), ({"pruner": "sha"}, "--pruner")],
+    [
+        ({"trials": 0}, "--trials"),
+        ({"sampler": "grid"}, "--sampler"),
+        ({"pruner": "sha"}, "--pruner"),
+        ({"confirm_seeds": -1}, "--confirm-seeds -1 must be 0"),
+    ],
 )
 def test_invalid_settings_name_the_option(settings, named):
     with pytest.raises(ConfigError, match=named):
