@@ -27,6 +27,7 @@ from ganbench.config import EVAL_SETTINGS, RunConfig, as_dict, read_config_file
 from ganbench.errors import ConfigError
 from ganbench.evaluation.evaluator import MetricResult
 from ganbench.registry import Registry, default_registry
+from ganbench.reporting.report import WrittenReport, write_report
 from ganbench.scoring.downstream import Budget
 from ganbench.scoring.score import Scored, score
 from ganbench.tracking.leaderboard import Leaderboards, load_leaderboards
@@ -286,3 +287,21 @@ def leaderboard(
     ``.rows()`` as data, ``.to_markdown()``, ``.export(path)``."""
     uri = tracking_uri or default_tracking_uri(Path(results_dir))
     return Leaderboards(load_leaderboards(uri, metric, registry or default_registry(), dataset))
+
+
+def report(
+    dataset: str | None = None,
+    *,
+    metric: str = "fid",
+    models: Sequence[str] = (),
+    out: str | Path | None = None,
+    results_dir: str | Path = "results",
+    tracking_uri: str | None = None,
+    registry: Registry | None = None,
+    command: str = "ganbench.report()",
+) -> WrittenReport:
+    """``report.md`` and the self-contained ``report.html`` of ``dataset``'s runs ranked by ``metric`` (of
+    ``models`` only, when given), in ``out`` (default ``RESULTS_DIR/reports/<dataset>-<metric>``)."""
+    uri = tracking_uri or default_tracking_uri(Path(results_dir))
+    folder = Path(out) if out else Path(results_dir) / "reports" / f"{dataset or 'all'}-{metric}".replace(":", "_")
+    return write_report(uri, metric, registry or default_registry(), folder, command, dataset, list(models))

@@ -356,6 +356,47 @@ def leaderboard(
 
 
 @cli.command()
+@click.option("--dataset", help="MLflow experiment to report (the dataset's name) [default: every one with runs].")
+@click.option("--metric", default="fid", show_default=True, help="Metric to rank by (see `ganbench plugins`).")
+@click.option("--models", help="Comma-separated models to report [default: every model with runs].")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Folder of the report [default: RESULTS_DIR/reports/DATASET-METRIC]."
+)
+@store_options
+def report(
+    dataset: str | None,
+    metric: str,
+    models: str | None,
+    out: Path | None,
+    results_dir: str,
+    tracking_uri: str | None,
+) -> None:
+    """Write report.html (self-contained: images inlined, opens offline) and report.md: the leaderboard with its
+    intervals, tiers and budget curves, training curves, samples, protocol, settings, environment, commands.
+
+    \b
+    Example:
+      ganbench report --dataset shapes --metric proxy-fid --models dcgan,wgan-gp --out results/reports/shapes
+    """
+    import shlex
+
+    from ganbench import api
+
+    names = [name.strip() for name in (models or "").split(",") if name.strip()]
+    written = api.report(
+        dataset,
+        metric=metric,
+        models=names,
+        out=out,
+        results_dir=results_dir,
+        tracking_uri=tracking_uri,
+        registry=default_registry(),
+        command=shlex.join(["ganbench", *sys.argv[1:]]),
+    )
+    console.print(f"wrote {written.html} and {written.markdown}, with {len(written.figures)} pictures", markup=False)
+
+
+@cli.command()
 @click.option("--port", default=5000, show_default=True, help="Port of the UI on 127.0.0.1.")
 @store_options
 def ui(port: int, results_dir: str, tracking_uri: str | None) -> None:

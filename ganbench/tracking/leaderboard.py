@@ -85,6 +85,7 @@ class Row:
     seed_std: float | None
     seeds: int
     seed_values: tuple[float, ...]  # each seed's best value, for the best run's configuration, by seed
+    seed_runs: tuple[str, ...]  # the run of each of those values
     seed_interval: Interval | None  # 95% Student t interval of the mean over seeds, with 2 or more
     runs: int
     gpu_hours: float
@@ -190,9 +191,10 @@ def _reading(tracking_uri: str) -> Iterator[None]:
 
 
 def load_leaderboards(
-    tracking_uri: str, metric: str, registry: Registry, dataset: str | None = None
+    tracking_uri: str, metric: str, registry: Registry, dataset: str | None = None, models: Sequence[str] = ()
 ) -> list[Leaderboard]:
-    """One leaderboard per experiment with runs (or for ``dataset`` only); [] for a store with no runs yet."""
+    """One leaderboard per experiment with runs (or for ``dataset`` only, and of ``models`` only when given);
+    [] for a store with no runs yet."""
     higher = higher_is_better(registry, metric)
     store = local_store_path(tracking_uri)
     if store is not None and not store.exists():  # reading would create an empty store
@@ -203,6 +205,8 @@ def load_leaderboards(
         boards = []
         for experiment in experiments:
             runs = _training_runs(client, experiment.experiment_id)
+            if models:
+                runs = [run for run in runs if (run.data.tags.get("model") or run.data.params.get("model")) in models]
             if runs:
                 boards.append(_leaderboard(client, experiment.name, runs, metric, higher, registry))
     return boards
@@ -348,12 +352,13 @@ def _row(group: list[ScoredRun], higher: bool) -> Row:
         # a trial was picked as the best of many (the winner's curse): runs outside a search, such as
         # --confirm-seeds, estimate what its settings give
         repeats = [run for run in repeats if not run.study]
-    per_seed: dict[str, float] = {}  # each seed's best value
+    per_seed: dict[str, ScoredRun] = {}  # each seed's best run
     for run in repeats:
-        previous = per_seed.get(run.seed, run.value)
-        per_seed[run.seed] = max(previous, run.value) if higher else min(previous, run.value)
+        previous = per_seed.setdefault(run.seed, run)
+        if (run.value > previous.value) if higher else (run.value < previous.value):
+            per_seed[run.seed] = run
     by_seed = sorted(per_seed, key=lambda seed: (not seed.isdigit(), int(seed) if seed.isdigit() else 0, seed))
-    summary = summarize_seeds([per_seed[seed] for seed in by_seed])
+    summary = summarize_seeds([per_seed[seed].value for seed in by_seed])
     spread = summary.sd is not None
     return Row(
         rank=0,
@@ -365,6 +370,7 @@ def _row(group: list[ScoredRun], higher: bool) -> Row:
         seed_std=summary.sd,
         seeds=len(per_seed),
         seed_values=summary.values,
+        seed_runs=tuple(per_seed[seed].run_id for seed in by_seed),
         seed_interval=summary.interval,
         runs=len(group),
         gpu_hours=sum(run.hours for run in group if run.on_gpu),

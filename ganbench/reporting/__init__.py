@@ -1,0 +1,1 @@
+"""``ganbench report``: a comparison's leaderboard, curves, samples, protocol and environment as one file."""
