@@ -27,11 +27,11 @@ from ganbench.config import EVAL_SETTINGS, RunConfig, as_dict, read_config_file
 from ganbench.errors import ConfigError
 from ganbench.evaluation.evaluator import MetricResult
 from ganbench.registry import Registry, default_registry
-from ganbench.reporting.report import WrittenReport, write_report
+from ganbench.reporting.report import WrittenReport, log_report, write_report
 from ganbench.scoring.downstream import Budget
 from ganbench.scoring.score import Scored, score
 from ganbench.tracking.leaderboard import Leaderboards, load_leaderboards
-from ganbench.tracking.runs import default_tracking_uri
+from ganbench.tracking.runs import Tracker, default_tracking_uri
 from ganbench.training.loop import Evaluation, Outcome
 from ganbench.training.runner import run
 from ganbench.tuning.settings import SearchSettings
@@ -301,7 +301,9 @@ def report(
     command: str = "ganbench.report()",
 ) -> WrittenReport:
     """``report.md`` and the self-contained ``report.html`` of ``dataset``'s runs ranked by ``metric`` (of
-    ``models`` only, when given), in ``out`` (default ``RESULTS_DIR/reports/<dataset>-<metric>``)."""
+    ``models`` only, when given), in ``out`` (default ``RESULTS_DIR/reports/<dataset>-<metric>``), also logged
+    to MLflow as a run tagged ``ganbench.kind=report`` (``WrittenReport.run_id``)."""
     uri = tracking_uri or default_tracking_uri(Path(results_dir))
     folder = Path(out) if out else Path(results_dir) / "reports" / f"{dataset or 'all'}-{metric}".replace(":", "_")
-    return write_report(uri, metric, registry or default_registry(), folder, command, dataset, list(models))
+    written = write_report(uri, metric, registry or default_registry(), folder, command, dataset, list(models))
+    return log_report(written, Tracker(uri, Path(results_dir) / "mlartifacts"), metric)

@@ -31,11 +31,21 @@ from ganbench.errors import ConfigError
 from ganbench.registry import Registry
 from ganbench.reporting.figures import History, draw_loss_curves, draw_metric_curves
 from ganbench.tracking.figures import draw_budget_curves
-from ganbench.tracking.leaderboard import Leaderboard, Ranking, Row, load_leaderboards, no_runs_message, to_markdown
-from ganbench.tracking.ui import metric_keys
+from ganbench.tracking.leaderboard import (
+    Leaderboard,
+    Ranking,
+    Row,
+    load_leaderboards,
+    no_runs_message,
+    to_markdown,
+)
+from ganbench.tracking.runs import Tracker
+from ganbench.tracking.ui import KIND_TAG, REPORT_KIND, metric_keys
 
 ENVIRONMENT_TAGS = ("device", "processes", "torch", "cpu_threads", "cpu_capability", "platform")
 SAMPLES_FOLDER = "samples"
+REPORT_FOLDER = "report"  # the report's artifacts in its MLflow run
+REPORT_METRIC_TAG = "ganbench.report.metric"
 PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 STEP_IN_NAME = re.compile(r"step_(\d+)\.png$")
 STYLE = """
@@ -55,6 +65,18 @@ class WrittenReport:
     markdown: Path
     html: Path
     figures: list[Path]
+    experiment: str  # the MLflow experiment the report is logged to (its first section's)
+    run_id: str = ""  # the report's MLflow run, once logged
+
+
+def log_report(written: WrittenReport, tracker: Tracker, metric: str) -> WrittenReport:
+    """Log the report as the artifacts (``report/``) of a run tagged ``ganbench.kind=report``, which
+    leaderboards leave out and ``ganbench ui`` links."""
+    run_id = tracker.start(written.experiment, f"report-{metric}", {KIND_TAG: REPORT_KIND, REPORT_METRIC_TAG: metric})
+    for path in (written.html, written.markdown, *written.figures):
+        tracker.log_artifact(path, REPORT_FOLDER)
+    tracker.end("FINISHED")
+    return replace(written, run_id=run_id)
 
 
 def write_report(
@@ -94,7 +116,8 @@ def write_report(
     markdown_path, html_path = out / "report.md", out / "report.html"
     markdown_path.write_text(text)
     html_path.write_text(to_html(text, out, f"ganbench report: {metric}"))
-    return WrittenReport(markdown_path, html_path, figures)
+    experiment = next(board.dataset for board in boards if board.rankings)
+    return WrittenReport(markdown_path, html_path, figures, experiment)
 
 
 class _Section:

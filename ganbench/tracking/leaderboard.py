@@ -42,9 +42,9 @@ from ganbench.statistics import (
     summarize_seeds,
     tiers,
 )
-from ganbench.tracking.ui import local_store_path, metric_keys
+from ganbench.tracking.ui import KIND_TAG, REPORT_KIND, STUDY_KIND, local_store_path, metric_keys
 
-KIND_TAG, STUDY_KIND = "ganbench.kind", "study"  # a search's parent run; its trials are ordinary runs
+NOT_TRAINING = (STUDY_KIND, REPORT_KIND)  # a search's trials are ordinary runs; its parent run is not
 STUDY_TAG = "ganbench.study"  # on a trial's run: its study
 GPU_DEVICES = ("cuda", "mps")
 NO_PROTOCOL = "not recorded"
@@ -249,7 +249,7 @@ def _all_pages(search: Callable[..., PagedList], *args: Any) -> list[Any]:
 
 def _training_runs(client: MlflowClient, experiment_id: str) -> list[Run]:
     runs = _all_pages(client.search_runs, [experiment_id])
-    return [run for run in runs if run.data.tags.get(KIND_TAG) != STUDY_KIND]
+    return [run for run in runs if run.data.tags.get(KIND_TAG) not in NOT_TRAINING]
 
 
 def _leaderboard(

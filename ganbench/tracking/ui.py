@@ -19,6 +19,8 @@ HOST = "127.0.0.1"
 SHARED_VIEW_TAG = "mlflow.sharedViewState."
 VIEW_PREFIX = "ganbench-by-"
 RUN_COLUMNS = ("tags.`model`", "tags.`loss`")
+# A run that is not a training run says what it is: a search's parent run, or a `ganbench report`
+KIND_TAG, STUDY_KIND, REPORT_KIND = "ganbench.kind", "study", "report"
 
 
 def is_server(tracking_uri: str) -> bool:
@@ -110,7 +112,7 @@ def serve(tracking_uri: str, port: int, console: Console) -> int:
         )
     base = f"http://{HOST}:{port}"
     console.print(f"MLflow UI at {base} for {tracking_uri} (Ctrl-C stops it)")
-    for name, page in ranked_pages(tracking_uri, base):
+    for name, page in ranked_pages(tracking_uri, base) + report_pages(tracking_uri, base):
         console.print(f"  {name}: {page}", style="dim", highlight=False)
     process = subprocess.Popen(ui_argv(tracking_uri, port))
     try:
@@ -137,3 +139,21 @@ def ranked_pages(tracking_uri: str, base_url: str) -> list[tuple[str, str]]:
             metric = "fid" if "fid" in metrics else metrics[0]
             pages.append((f"{experiment.name} by {metric}", runs_page(base_url, experiment.experiment_id, metric)))
     return pages
+
+
+def report_pages(tracking_uri: str, base_url: str) -> list[tuple[str, str]]:
+    """(what, page) for every `ganbench report` logged to the store: its run's artifacts, report.html first."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    if not experiments:
+        return []
+    found = client.search_runs(list(experiments), f"tags.`{KIND_TAG}` = '{REPORT_KIND}'", order_by=["start_time DESC"])
+    return [
+        (
+            f"report of {experiments[run.info.experiment_id]} ({run.info.run_name})",
+            f"{base_url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}/artifacts",
+        )
+        for run in found
+    ]

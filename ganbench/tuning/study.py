@@ -38,6 +38,7 @@ from ganbench.errors import ConfigError, GanbenchError, MetricUnavailable, OutOf
 from ganbench.evaluation.evaluator import MetricResult
 from ganbench.registry import Registry
 from ganbench.tracking.runs import Tracker, TrackingUnavailable
+from ganbench.tracking.ui import KIND_TAG, STUDY_KIND
 from ganbench.training.loop import EarlyStop
 from ganbench.training.out_of_memory import release_cached_memory
 from ganbench.training.runner import make_tracker, run
@@ -66,7 +67,6 @@ from ganbench.tuning.workers import (
 SCHEMA_ATTEMPTS = 3
 TRIAL_ERRORS = (TrainingDiverged, ConfigError, MetricUnavailable, OutOfMemory)
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-STUDY_KIND = "study"
 JOIN_WAIT = 120  # seconds a joining worker waits for the study's first worker to save its settings
 JOIN_MAY_DIFFER = tuple(  # a worker's own budget, and its own spelling of where things are
     [f"settings.{name}" for name in ("trials", "timeout", "stale_after", "confirm_seeds", "storage", "study")]
@@ -189,7 +189,7 @@ class Search:
             self.experiment,
             self.name,
             {
-                "ganbench.kind": STUDY_KIND,
+                KIND_TAG: STUDY_KIND,
                 "ganbench.study": self.name,
                 "model": self.config.model,
                 "dataset": self.config.dataset,

@@ -11,6 +11,8 @@ from PIL import Image
 
 from ganbench.api import report
 from ganbench.errors import ConfigError
+from ganbench.tracking.leaderboard import load_leaderboards
+from ganbench.tracking.ui import report_pages
 from tests.conftest import REPO, ganbench_command, plugin_env
 from tests.ganbench.tracking.test_leaderboard import OTHER_PROTOCOL, PROTOCOL, Store
 
@@ -72,6 +74,22 @@ def test_one_run_gives_a_whole_report_that_says_what_it_cannot_compare(store, tm
     ]
     html = written.html.read_text()
     assert html.count('src="data:image/png;base64,') == 3 and not re.search(r'src="[^"]+\.png"', html)
+
+
+def test_a_report_is_logged_to_mlflow_linked_by_the_ui_and_never_ranked(store, tmp_path, registry):
+    add_trained_run(store, tmp_path, "dcgan", "bce", (60.0, 45.0))
+    written = report("shapes", metric="fid", tracking_uri=store.uri, out=tmp_path / "out", registry=registry)
+    logged = store.client.get_run(written.run_id)
+    assert logged.data.tags["ganbench.kind"] == "report" and logged.info.status == "FINISHED"
+    files = {item.path for item in store.client.list_artifacts(written.run_id, "report")}
+    assert {"report/report.html", "report/report.md", "report/shapes-fid-1-fid.png"} <= files
+    (board,) = load_leaderboards(store.uri, "fid", registry)
+    assert board.left_out == {} and [row.model for row in board.rankings[0].rows] == ["dcgan"]
+    ((what, page),) = report_pages(store.uri, "http://127.0.0.1:5000")
+    assert what == "report of shapes (report-fid)"
+    assert page.endswith(f"/runs/{written.run_id}/artifacts") and page.startswith(
+        "http://127.0.0.1:5000/#/experiments/"
+    )
 
 
 def test_each_protocol_has_its_own_section_and_models_can_be_chosen(store, tmp_path, registry):
