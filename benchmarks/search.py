@@ -6,7 +6,12 @@ no strategy pays for it). For every seed the table gives each strategy's best va
 compute each needed to reach the value both reached (the worse of the two bests): the ratio
 random / TPE is how many times more compute random search needs for the same result.
 
-    .venv/bin/python benchmarks/search.py --budget 300 --seeds 3          # ~30 minutes on 2 CPU cores
+The answer comes with its uncertainty (ganbench.statistics): whether the two strategies' best
+values over the seeds can be told apart (exact Mann–Whitney; 4+ seeds are needed to reach
+p < 0.05), P(a TPE search ends better than a random one) with a bootstrap interval, and a
+bootstrap interval of the geometric-mean compute ratio.
+
+    .venv/bin/python benchmarks/search.py --budget 240 --seeds 6          # ~50 minutes on 2 idle CPU cores
     .venv/bin/python benchmarks/search.py --budget 60 --seeds 1 --steps 100
 
 Written to results/benchmarks/search.{md,csv}.
@@ -22,12 +27,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
+from scipy import stats
 
 from ganbench.registry import default_registry
+from ganbench.statistics import RESAMPLING_SEED, compare_pair, summarize_seeds
 from ganbench.training.runner import run
 from ganbench.tuning.settings import SearchSettings
 from ganbench.tuning.study import start_search
@@ -132,6 +140,36 @@ def ratios(rows: list[dict]) -> list[float]:
     return found
 
 
+def ratio_summary(found: list[float]) -> str:
+    if not found:
+        return "No seed where both strategies reached the common best after their first trial: no ratio."
+    mean = statistics.geometric_mean(found)
+    text = f"Compute random search needs for TPE's result, as a multiple of TPE's: {mean:.2f} (geometric mean"
+    if len(found) < 2:
+        return f"{text} of 1 seed; an interval needs 2 or more)."
+    logs = np.log(found)
+    boot = stats.bootstrap((logs,), np.mean, method="percentile", rng=np.random.default_rng(RESAMPLING_SEED))
+    low, high = np.exp(boot.confidence_interval.low), np.exp(boot.confidence_interval.high)
+    return f"{text} over {len(found)} seeds, 95% bootstrap interval [{low:.2f}, {high:.2f}])."
+
+
+def best_summary(rows: list[dict], budget: float) -> str:
+    """Whether the strategies' best values after the budget differ, over the seeds."""
+    tpe, rand = STRATEGIES
+    bests = {label: [row["best"] for row in rows if row["strategy"] == label] for label in STRATEGIES}
+    pair = compare_pair(tpe, bests[tpe], rand, bests[rand], higher=False)
+    spread = {label: summarize_seeds(values) for label, values in bests.items()}
+    shown = "; ".join(
+        f"{label} {found.mean:.4g}" + (f" ± {found.sd:.2g}" if found.sd is not None else "")
+        for label, found in spread.items()
+    )
+    interval = f" {pair.interval.text(2, 'f')}" if pair.interval else ""
+    return (
+        f"Best proxy-fid after {budget:.0f} s (mean ± sd over seeds): {shown}. {pair.why}. "
+        f"P(a TPE search ends better than a random one) = {pair.first_wins:.2f}{interval}."
+    )
+
+
 def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
     title = (
         f"{args.model} on shapes (width {args.width}), {args.steps} steps per trial, proxy-fid "
@@ -144,13 +182,7 @@ def write(rows: list[dict], out: Path, args: argparse.Namespace) -> None:
         table.add_row(*(str(row[c]) for c in COLUMNS))
     console = Console()
     console.print(table)
-    found = ratios(rows)
-    summary = (
-        f"compute random search needs for TPE's result, as a multiple of TPE's: "
-        f"{statistics.geometric_mean(found):.2f} (geometric mean over {len(found)} seeds)"
-        if found
-        else "no seed where both strategies reached the common best after their first trial: no ratio"
-    )
+    summary = "\n\n".join([ratio_summary(ratios(rows)), best_summary(rows, args.budget)])
     console.print(summary)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.with_suffix(".csv").open("w", newline="") as handle:
