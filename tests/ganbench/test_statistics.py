@@ -101,3 +101,8 @@ def test_the_budget_curve_agrees_with_resampling_and_with_direction():
     draws = np.random.default_rng(0).choice(values, size=(200_000, 3)).max(axis=1)
     assert curve.expected[2] == pytest.approx(draws.mean(), abs=0.003)
     assert curve.expected[0] == pytest.approx(np.mean(values)) and curve.expected[-1] < 0.9
+
+
+def test_a_budget_curve_of_one_trial_is_that_trial():
+    curve = budget_curve([42.0], higher=False)
+    assert (curve.trials, curve.expected, curve.low, curve.high) == (1, (42.0,), (42.0,), (42.0,))

@@ -431,8 +431,9 @@ def test_search_trials_give_each_row_a_budget_curve_drawn_beside_the_export(stor
         store.add("dcgan", "bce", (value,), params={"lr_g": f"{trial}e-4"}, tags={"ganbench.study": "d"}, hours=0.5)
     store.add("wgan", "wasserstein", (45.0,), tags={"ganbench.study": "w"}, hours=0.5)
     store.add("sngan", "hinge", (30.0,))  # a plain run: no search, no curve
+    store.add("dcgan", "bce", (1.0,), tags={"ganbench.study": "d"}, protocol=OTHER_PROTOCOL)  # never in the curve
     board = only_board(store, registry)
-    ranking = board.rankings[0]
+    ranking = next(r for r in board.rankings if r.protocol == PROTOCOL)
     dcgan = next(budget for budget in ranking.budgets if budget.label == "dcgan/bce")
     assert [budget.label for budget in ranking.budgets] == ["dcgan/bce", "wgan/wasserstein"]  # in row order
     assert dcgan.curve.trials == 3 and dcgan.curve.expected[0] == pytest.approx(50.0)
@@ -441,7 +442,7 @@ def test_search_trials_give_each_row_a_budget_curve_drawn_beside_the_export(stor
     assert notes[1].startswith("dcgan/bce: 3 trials of 0.5 h: 1 → 50 [40, 60] · 3 → ")
     assert notes[2] == "wgan/wasserstein: 1 trial of 0.5 h: 1 → 45 [45, 45]."
     written = export_leaderboards([board], tmp_path / "board.md", "cmd")
-    assert [path.name for path in written] == ["board.md", "board.csv", "board-budget.png"]
+    assert [path.name for path in written] == ["board.md", "board.csv", "board-budget.png", "board-budget-2.png"]
     assert written[2].read_bytes().startswith(b"\x89PNG")
     assert "![budget curves of shapes](board-budget.png)" in written[0].read_text()
 
