@@ -1,8 +1,8 @@
 """Metric values for a terminal 80 columns wide: each value once, its protocol and caveats as footnotes.
 
 A protocol shared by every value of a table is printed once under it; otherwise each value carries
-a letter for its protocol. Caveats (a result's flags) carry superscript numbers. Superscripts and
-letters mean nothing to rich's markup, so no escaping is needed.
+a letter for its protocol. Caveats (a result's flags, or why it has no value) carry superscript
+numbers. Superscripts and letters mean nothing to rich's markup, so no escaping is needed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ def value_text(result: MetricResult) -> str:
     return shown
 
 
+def _caveats(result: MetricResult) -> list[str]:
+    """What a value's reader must know: its flags, or why there is no value."""
+    if result.values is None:
+        return [*result.flags, f"{result.metric} unavailable: {result.unavailable or 'no reason was given'}"]
+    return list(result.flags)
+
+
 class Footnotes:
     """Markers for the protocols and caveats of a table's values, and the lines that explain them."""
 
@@ -37,14 +44,18 @@ class Footnotes:
         protocols = dict.fromkeys(r.protocol.describe() for r in results if r.protocol)
         self.shared_protocol = next(iter(protocols)) if len(protocols) == 1 else None
         self.protocol_marks = {} if self.shared_protocol else {p: chr(ord("a") + i) for i, p in enumerate(protocols)}
-        caveats = dict.fromkeys(flag for r in results for flag in r.flags)
+        caveats = dict.fromkeys(caveat for r in results for caveat in _caveats(r))
         self.caveat_marks = {flag: str(i).translate(SUPERSCRIPTS) for i, flag in enumerate(caveats, 1)}
 
     def marks(self, result: MetricResult) -> str:
         """What follows a value: its caveats' superscripts, then its protocol's letter in brackets."""
-        caveats = "".join(self.caveat_marks[flag] for flag in result.flags)
+        caveats = "".join(self.caveat_marks[caveat] for caveat in _caveats(result))
         letter = self.protocol_marks.get(result.protocol.describe()) if result.protocol else None
         return caveats + (f" [{letter}]" if letter else "")
+
+    def unavailable(self, result: MetricResult) -> str:
+        """A result without values: ``unavailable³``, its reason in footnote 3."""
+        return f"unavailable{self.marks(result)}"
 
     def lines(self) -> list[str]:
         shown = [f"protocol: {self.shared_protocol}"] if self.shared_protocol else []

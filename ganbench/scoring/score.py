@@ -1,7 +1,7 @@
 """``ganbench eval``: score a checkpoint or a folder of images under the run protocol, print it, record it.
 
-Every value is printed with its protocol and flags, or as unavailable with the reason. The record
-(``<results>/eval/<name>-<time>.json``) holds the values, their protocols, the settings and, with
+Every value is printed with its protocol and flags, or as unavailable with the reason as a footnote. The
+record (``<results>/eval/<name>-<time>.json``) holds the values, their protocols, the settings and, with
 ``--augment``, every classifier's accuracy. Nothing is logged to MLflow.
 """
 
@@ -142,7 +142,7 @@ def print_scored(scored: Scored, console: Console) -> None:
         table.add_column(column, overflow="fold")
     for result in scored.results:
         if result.values is None:
-            table.add_row(result.metric, Text(f"unavailable: {result.unavailable or ''}"))
+            table.add_row(result.metric, Text(notes.unavailable(result)))
             continue
         table.add_row(result.metric, Text(value_text(result) + notes.marks(result)))  # Text: "[a]" is no markup
     if table.row_count:

@@ -24,7 +24,7 @@ def _metric_rows(outcome: Outcome, notes: Footnotes) -> list[tuple[str, str, str
     for metric, entries in by_metric.items():
         step, final = entries[-1]
         if final.values is None:
-            rows.append((metric, "unavailable", final.unavailable or ""))
+            rows.append((metric, notes.unavailable(final), "—"))
             continue
         scored = [(s, r) for s, r in entries if r.value is not None]
         best_step, best = (max if final.higher_is_better else min)(scored, key=lambda item: item[1].value)

@@ -21,3 +21,11 @@ def test_caveats_get_numbers_and_a_shared_protocol_is_told_once() -> None:
     notes = Footnotes([flagged, plain])
     assert (notes.marks(flagged), notes.marks(plain)) == ("¹", "")
     assert notes.lines() == [f"protocol: {PROTOCOL.describe()}", "¹ few samples"]
+
+
+def test_why_a_value_is_missing_is_a_footnote_not_a_paragraph_in_the_table() -> None:
+    missing = MetricResult("is", None, PROTOCOL, unavailable="the Inception weights have no logits layer")
+    flagged = MetricResult("fid", {"fid": 1.0}, PROTOCOL, flags=("few samples",))
+    notes = Footnotes([flagged, missing])
+    assert (notes.unavailable(missing), notes.marks(flagged)) == ("unavailable²", "¹")
+    assert notes.lines()[-1] == "² is unavailable: the Inception weights have no logits layer"
