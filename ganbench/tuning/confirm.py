@@ -39,7 +39,7 @@ class Confirmation:
 
 
 def confirmation_text(confirmations: list[Confirmation], metric: str) -> str:
-    """E.g. "fid 41.2 ± 3.1 over seeds 1, 2, 3, 4 (best trial: 36.9)" for the search's summary."""
+    """E.g. "fid 41.2 ± 3.1 over seeds 1, 2, 3, 4" for the search's summary."""
     values = [c.value for c in confirmations if c.value is not None]
     seeds = ", ".join(str(c.seed) for c in confirmations)
     failed = len(confirmations) - len(values)
