@@ -35,15 +35,15 @@ from datetime import datetime
 from pathlib import Path
 
 import torch
+import yaml
 from mlflow.tracking import MlflowClient
 from rich.console import Console
 
+import ganbench
 from ganbench.config import read_config_file
 from ganbench.registry import default_registry
-from ganbench.scoring.score import score
 from ganbench.tracking.leaderboard import Leaderboard, ScoredRun, higher_is_better, rank, scored_run, to_markdown
 from ganbench.tracking.runs import default_tracking_uri
-from ganbench.training.runner import run
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes" / "cpu"
@@ -96,10 +96,16 @@ def recipe_model(recipe: str) -> str:
     return str(read_config_file(RECIPES / f"{recipe}.toml")["model"])
 
 
-def train(recipe: str, seed: int, data_dir: str, results_dir: str, overrides: dict[str, str]) -> None:
-    values = read_config_file(RECIPES / f"{recipe}.toml")
-    flags = {"seed": seed, "run_name": run_name(recipe, seed), "data_dir": data_dir, "results_dir": results_dir}
-    run(default_registry(), {**flags, **overrides}, values, None, Console(stderr=True))
+def train(recipe: str, seed: int, data_dir: str, results_dir: str, overrides: dict[str, object]) -> None:
+    ganbench.train(
+        config_file=RECIPES / f"{recipe}.toml",
+        seed=seed,
+        run_name=run_name(recipe, seed),
+        data_dir=data_dir,
+        results_dir=results_dir,
+        console=Console(stderr=True),
+        **overrides,
+    )
 
 
 # ---------------------------------------------------------------------------- records
@@ -162,7 +168,7 @@ def measure_floor(data_dir: str, results_dir: str, record: Path) -> dict:
         "metrics": list(RANKED_METRICS),
     }
     start = time.perf_counter()
-    measured = score(str(Path(data_dir) / "train"), default_registry(), flags, None, Console(stderr=True))
+    measured = ganbench.evaluate(Path(data_dir) / "train", console=Console(stderr=True), **flags)
     floor = {
         result.metric: {"values": result.values, "protocol": result.protocol.describe() if result.protocol else ""}
         for result in measured.results
@@ -286,7 +292,8 @@ def main() -> None:
     parser.add_argument("--no-floor", action="store_true", help="Do not measure the train-vs-test floor.")
     parser.add_argument("--report-only", action="store_true", help="Rewrite OUT from the records; run nothing.")
     args = parser.parse_args()
-    overrides = dict(pair.split("=", 1) for pair in args.set)
+    # "steps=100" -> 100, "model_options={width: 16}" -> a table: the values a config file would hold
+    overrides = {key: yaml.safe_load(value) for key, value in (pair.split("=", 1) for pair in args.set)}
     args.models, args.conditional = args.models.split(","), [m for m in args.conditional.split(",") if m]
     args.seeds = [int(seed) for seed in args.seeds.split(",")]
     # the command that reproduces the table: the job's, not the one that only rewrote it

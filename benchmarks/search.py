@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -34,11 +33,8 @@ from rich.console import Console
 from rich.table import Table
 from scipy import stats
 
-from ganbench.registry import default_registry
+import ganbench
 from ganbench.statistics import RESAMPLING_SEED, compare_pair, summarize_seeds
-from ganbench.training.runner import run
-from ganbench.tuning.settings import SearchSettings
-from ganbench.tuning.study import start_search
 
 STRATEGIES = {"tpe + median pruning": ("tpe", "median"), "random, no pruning": ("random", "none")}
 COLUMNS = ["seed", "strategy", "trials", "pruned", "best", "seconds to common best"]
@@ -82,8 +78,6 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=500, help="generated and reference images per evaluation")
     parser.add_argument("--out", default="results/benchmarks/search")
     args = parser.parse_args()
-    registry = default_registry()
-    quiet = Console(file=io.StringIO())
     rows = []
     with tempfile.TemporaryDirectory() as results_dir:
         flags = {
@@ -97,20 +91,21 @@ def main() -> None:
             "results_dir": results_dir,
         }
         # the proxy classifier and the reference features, cached before any search is timed
-        run(registry, {**flags, "steps": 1, "metrics": ["proxy-fid"]}, {}, None, quiet)
+        ganbench.train(flags, steps=1, metrics=["proxy-fid"], quiet=True)
         for seed in range(args.seeds):
             traces = {}
             for label, (sampler, pruner) in STRATEGIES.items():
                 Console().print(f"seed {seed}: {label} for {args.budget:.0f} s")
-                settings = SearchSettings(
+                outcome = ganbench.search(
+                    {**flags, "seed": seed},
                     metric="proxy-fid",
                     trials=10_000,
                     timeout=args.budget,
                     sampler=sampler,
                     pruner=pruner,
                     study=f"{sampler}-{pruner}-{seed}",
+                    quiet=True,
                 )
-                outcome = start_search(registry, {**flags, "seed": seed}, {}, settings, {}, quiet)
                 storage = outcome.storage
                 traces[label] = trace(optuna.load_study(study_name=outcome.study, storage=storage))
             common = max(t.best for t in traces.values())  # the best value every strategy reached

@@ -42,3 +42,4 @@ def test_the_tour_notebook_runs(tmp_path: Path) -> None:
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
     assert (tmp_path / "results" / "tour").is_dir()  # the notebook wrote under its own folder
+    assert (tmp_path / "results" / "tour" / "reports" / "shapes-kid" / "report.html").is_file()
