@@ -15,20 +15,18 @@ and with its defaults (channels-last on).
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import tempfile
 import time
 
 import torch
 import torch.nn.functional as F
-from rich.console import Console
 
+import ganbench
 from ganbench import ModelRequest
 from ganbench.config import RunConfig
 from ganbench.registry import default_registry
 from ganbench.training.assembly import load_dataset
-from ganbench.training.runner import run
 
 BATCH, WIDTH, Z_DIM, RESOLUTION = 64, 64, 100, 32
 
@@ -76,8 +74,7 @@ def ganbench_loop(steps: int, seed: int, results_dir: str, channels_last: bool) 
         "results_dir": results_dir,
         "model_options": {"width": WIDTH},
     }
-    outcome = run(default_registry(), flags, {}, None, Console(file=io.StringIO()))
-    return outcome.images_per_second
+    return ganbench.train(flags, quiet=True).images_per_second
 
 
 def main() -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import resource
 import shlex
@@ -44,9 +43,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+import ganbench
 from ganbench.registry import default_registry
 from ganbench.specs import ModelSpec
-from ganbench.training.runner import run
 
 METRICS = ["proxy-fid", "proxy-kid", "proxy-acc", "proxy-diversity"]
 UNCONDITIONAL = "n/a (unconditional)"
@@ -80,7 +79,7 @@ def train_one(model: str, shared: dict, results_dir: str) -> dict:
         "reference_samples": 1000,
         "results_dir": results_dir,
     }
-    outcome = run(registry, flags, {}, None, Console(file=io.StringIO()))
+    outcome = ganbench.train(flags, quiet=True, registry=registry)
     values = {r.metric: r for r in outcome.evaluations[-1].results}
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
