@@ -26,6 +26,7 @@ from rich.console import Console
 from ganbench.config import EVAL_SETTINGS, RunConfig, as_dict, read_config_file
 from ganbench.errors import ConfigError
 from ganbench.evaluation.evaluator import MetricResult
+from ganbench.filesystem import file_name
 from ganbench.registry import Registry, default_registry
 from ganbench.reporting.report import WrittenReport, log_report, write_report
 from ganbench.scoring.downstream import Budget
@@ -304,6 +305,6 @@ def report(
     ``models`` only, when given), in ``out`` (default ``RESULTS_DIR/reports/<dataset>-<metric>``), also logged
     to MLflow as a run tagged ``ganbench.kind=report`` (``WrittenReport.run_id``)."""
     uri = tracking_uri or default_tracking_uri(Path(results_dir))
-    folder = Path(out) if out else Path(results_dir) / "reports" / f"{dataset or 'all'}-{metric}".replace(":", "_")
+    folder = Path(out) if out else Path(results_dir) / "reports" / file_name(f"{dataset or 'all'}-{metric}")
     written = write_report(uri, metric, registry or default_registry(), folder, command, dataset, list(models))
     return log_report(written, Tracker(uri, Path(results_dir) / "mlartifacts"), metric)

@@ -264,17 +264,17 @@ def compare(models: str, **values: Any) -> None:
         _print_search(outcome)
         if outcome.interrupted:
             sys.exit(EXIT_INTERRUPTED)
-    import re
     import shlex
 
     from ganbench import api
+    from ganbench.filesystem import file_name
     from ganbench.tracking.leaderboard import print_leaderboards
 
     boards = api.leaderboard(
         outcome.experiment, metric=outcome.metric, tracking_uri=outcome.tracking_uri, registry=registry
     )
     print_leaderboards(boards, console)
-    name = re.sub(r"[^\w.-]+", "_", f"{outcome.experiment}-{outcome.metric}")
+    name = file_name(f"{outcome.experiment}-{outcome.metric}")
     folder = Path(flags.get("results_dir", "results")) / "comparisons"
     written = boards.export(folder / f"{name}.md", shlex.join(["ganbench", *sys.argv[1:]]))
     console.print(f"wrote {', '.join(map(str, written))}", markup=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,11 @@ NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
 
 class StorageError(GanbenchError):
     """A file ganbench had to write could not be written."""
+
+
+def file_name(text: str) -> str:
+    """``text`` as a file name on any system: e.g. "imagefolder:cards-fid" -> "imagefolder_cards-fid"."""
+    return re.sub(r"[^\w.-]+", "_", text).strip("_")
 
 
 def write_error(error: OSError, path: Path | str | None = None) -> StorageError | None:

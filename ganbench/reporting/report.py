@@ -28,6 +28,7 @@ from mlflow.tracking import MlflowClient
 
 from ganbench.config import BOOKKEEPING_FIELDS
 from ganbench.errors import ConfigError
+from ganbench.filesystem import file_name
 from ganbench.registry import Registry
 from ganbench.reporting.figures import History, draw_loss_curves, draw_metric_curves
 from ganbench.tracking.figures import draw_budget_curves
@@ -108,7 +109,7 @@ def write_report(
     figures: list[Path] = []
     for board in boards:
         for number, ranking in enumerate(board.rankings, 1):
-            name = _slug(f"{board.dataset}-{metric}-{number}")
+            name = file_name(f"{board.dataset}-{metric}-{number}")
             section = _Section(client, board, ranking, out, name)
             sections += section.lines(command, when)
             figures += section.figures
@@ -172,7 +173,7 @@ class _Section:
         }
         title = f"{self.board.dataset}: {metric} ({self.board.direction})"
         lines = ["### During training", ""]
-        lines += [self._image(draw_metric_curves(best, seeds, metric, title, self._path(_slug(metric)))), ""]
+        lines += [self._image(draw_metric_curves(best, seeds, metric, title, self._path(file_name(metric)))), ""]
         if any(series for by_key in losses.values() for series in by_key.values()):
             lines += [self._image(draw_loss_curves(losses, "losses of each best run", self._path("losses"))), ""]
         else:
@@ -198,7 +199,7 @@ class _Section:
                 cells.append((row.label, "no sample grid was logged"))
                 continue
             step = max(shared) if shared else max(found)
-            local = self._download(row.best_run, found[step], f"samples-{_slug(row.label)}")
+            local = self._download(row.best_run, found[step], f"samples-{file_name(row.label)}")
             cells.append((f"{row.label}, step {step:,}", self._image(local, f"samples of {row.label}")))
         lines += ["| " + " | ".join(label for label, _ in cells) + " |", "|" + "---|" * len(cells)]
         lines += ["| " + " | ".join(image for _, image in cells) + " |", ""]
@@ -230,14 +231,13 @@ class _Section:
         for row in self.ranking.rows:
             run = self.runs[row.best_run]
             config = _config_yaml(self.client, run)
-            seeds = ", ".join(run_seed for run_seed in (_seed_of(self.client, r) for r in row.seed_runs))
             lines += [
                 f"- **{row.label}**: best run `{row.best_run}` (seed {run.data.params.get('seed', '?')}), scored again "
                 f"by `ganbench evaluate {row.best_run}`"
             ]
             if row.seeds >= 2:
                 runs = ", ".join(f"`{seed_run}`" for seed_run in row.seed_runs)
-                lines[-1] += f"; the mean over seeds {seeds} comes from runs {runs}"
+                lines[-1] += f"; the mean over seeds {', '.join(row.seed_labels)} comes from runs {runs}"
             lines.append("")
             if config:
                 lines += [
@@ -308,14 +308,6 @@ def _no_progress_bars() -> Iterator[None]:
             del os.environ[PROGRESS_BAR]
         else:
             os.environ[PROGRESS_BAR] = previous
-
-
-def _seed_of(client: MlflowClient, run_id: str) -> str:
-    return client.get_run(run_id).data.params.get("seed", "?")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text).strip("_")
 
 
 def to_html(text: str, folder: Path, title: str) -> str:

@@ -42,10 +42,9 @@ from ganbench.statistics import (
     summarize_seeds,
     tiers,
 )
-from ganbench.tracking.ui import KIND_TAG, REPORT_KIND, STUDY_KIND, local_store_path, metric_keys
+from ganbench.tracking.ui import KIND_TAG, REPORT_KIND, STUDY_KIND, STUDY_TAG, local_store_path, metric_keys
 
 NOT_TRAINING = (STUDY_KIND, REPORT_KIND)  # a search's trials are ordinary runs; its parent run is not
-STUDY_TAG = "ganbench.study"  # on a trial's run: its study
 GPU_DEVICES = ("cuda", "mps")
 NO_PROTOCOL = "not recorded"
 LEGACY_NOTE = (
@@ -86,6 +85,7 @@ class Row:
     seeds: int
     seed_values: tuple[float, ...]  # each seed's best value, for the best run's configuration, by seed
     seed_runs: tuple[str, ...]  # the run of each of those values
+    seed_labels: tuple[str, ...]  # the seed of each of those values
     seed_interval: Interval | None  # 95% Student t interval of the mean over seeds, with 2 or more
     runs: int
     gpu_hours: float
@@ -371,6 +371,7 @@ def _row(group: list[ScoredRun], higher: bool) -> Row:
         seeds=len(per_seed),
         seed_values=summary.values,
         seed_runs=tuple(per_seed[seed].run_id for seed in by_seed),
+        seed_labels=tuple(by_seed),
         seed_interval=summary.interval,
         runs=len(group),
         gpu_hours=sum(run.hours for run in group if run.on_gpu),

@@ -21,6 +21,7 @@ VIEW_PREFIX = "ganbench-by-"
 RUN_COLUMNS = ("tags.`model`", "tags.`loss`")
 # A run that is not a training run says what it is: a search's parent run, or a `ganbench report`
 KIND_TAG, STUDY_KIND, REPORT_KIND = "ganbench.kind", "study", "report"
+STUDY_TAG = "ganbench.study"  # a study's name, on its parent run and on each of its trials' runs
 
 
 def is_server(tracking_uri: str) -> bool:

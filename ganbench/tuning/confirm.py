@@ -18,7 +18,6 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 
 from ganbench.errors import MetricUnavailable, TrainingDiverged
-from ganbench.evaluation.evaluator import MetricResult
 from ganbench.statistics import summarize_seeds
 from ganbench.tracking.leaderboard import ScoredRun, scored_run
 from ganbench.training.runner import run
@@ -76,24 +75,15 @@ def confirm_best(search: Search, study: optuna.Study, best: optuna.trial.FrozenT
 
 
 def _confirm(search: Search, flags: dict, tags: dict[str, str], seed: int) -> Confirmation:
-    metric, better = search.settings.metric, search.metric_spec.higher_is_better
-    values: list[float] = []
-
-    def on_evaluation(step: int, results: list[MetricResult]) -> None:
-        value = next(r for r in results if r.metric == metric).value
-        if value is not None:
-            values.append(value)
-
+    metric = search.settings.metric
     try:
-        outcome = run(
-            search.registry, flags, search.file_values, None, Console(file=io.StringIO()), on_evaluation, tags
-        )
+        outcome = run(search.registry, flags, search.file_values, None, Console(file=io.StringIO()), tags=tags)
     except (TrainingDiverged, MetricUnavailable) as error:
         search.console.print(f"confirm seed {seed}: [red]failed[/]: {error}")
         return Confirmation(seed, "", None, str(error))
     if outcome.status == "KILLED":
         raise KeyboardInterrupt
-    value = (max if better else min)(values) if values else None
+    value = outcome.best.value if outcome.best else None  # the search's flags monitor its metric
     shown = f"{metric} {value:.4g} (best)" if value is not None else f"no {metric} value"
     search.console.print(f"confirm seed {seed}: {shown}, run {outcome.run_id}")
     return Confirmation(seed, outcome.run_id, value)

@@ -38,7 +38,7 @@ from ganbench.errors import ConfigError, GanbenchError, MetricUnavailable, OutOf
 from ganbench.evaluation.evaluator import MetricResult
 from ganbench.registry import Registry
 from ganbench.tracking.runs import Tracker, TrackingUnavailable
-from ganbench.tracking.ui import KIND_TAG, STUDY_KIND
+from ganbench.tracking.ui import KIND_TAG, STUDY_KIND, STUDY_TAG
 from ganbench.training.loop import EarlyStop
 from ganbench.training.out_of_memory import release_cached_memory
 from ganbench.training.runner import make_tracker, run
@@ -190,7 +190,7 @@ class Search:
             self.name,
             {
                 KIND_TAG: STUDY_KIND,
-                "ganbench.study": self.name,
+                STUDY_TAG: self.name,
                 "model": self.config.model,
                 "dataset": self.config.dataset,
                 "loss": self.config.loss,
@@ -363,7 +363,7 @@ class Search:
                 reported["pruned"] = True
                 raise EarlyStop(f"pruned by the {self.settings.pruner} pruner at step {step}")
 
-        tags = {"mlflow.parentRunId": self.parent_run_id(trial.study), "ganbench.study": self.name}
+        tags = {"mlflow.parentRunId": self.parent_run_id(trial.study), STUDY_TAG: self.name}
         tags["ganbench.trial"] = str(trial.number)
         tags["ganbench.worker"] = self.worker
         try:
