@@ -47,11 +47,11 @@ from ganbench.specs import (
 from ganbench.version import __version__
 
 if TYPE_CHECKING:
-    from ganbench.api import compare, evaluate, leaderboard, report, search, train
+    from ganbench.api import compare, evaluate, export_statistics, leaderboard, report, search, train
 
 # The API functions load MLflow, Optuna and the training engine: only when first used, so that a plugin
 # importing its specs from here stays light.
-_API = ("train", "evaluate", "search", "compare", "leaderboard", "report")
+_API = ("train", "evaluate", "search", "compare", "leaderboard", "report", "export_statistics")
 
 
 def __getattr__(name: str) -> Any:
@@ -92,6 +92,7 @@ __all__ = [
     "atomic_save",
     "compare",
     "evaluate",
+    "export_statistics",
     "hookimpl",
     "leaderboard",
     "per_sample",

@@ -12,6 +12,7 @@ these functions.
     study = ganbench.search(model="dcgan", dataset="shapes", metric="proxy-fid", trials=20)
     board = ganbench.leaderboard(dataset="shapes", metric="proxy-fid")
     print(board.to_markdown())
+    ganbench.export_statistics("cifar10-test.npz", dataset="cifar10", reference_split="test", reference_samples=0)
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from rich.console import Console
 from ganbench.config import EVAL_SETTINGS, RunConfig, as_dict, read_config_file
 from ganbench.errors import ConfigError
 from ganbench.evaluation.evaluator import MetricResult
+from ganbench.evaluation.statistics_file import ReferenceStatistics
 from ganbench.filesystem import file_name
 from ganbench.registry import Registry, default_registry
 from ganbench.reporting.report import WrittenReport, log_report, write_report
 from ganbench.scoring.downstream import Budget
+from ganbench.scoring.export import export_statistics as write_reference_statistics
 from ganbench.scoring.score import Scored, score
 from ganbench.tracking.leaderboard import Leaderboards, load_leaderboards
 from ganbench.tracking.runs import Tracker, default_tracking_uri
@@ -187,6 +190,29 @@ def evaluate(
     console = _console(quiet, console)
     scored = score(str(source), registry or default_registry(), dict(settings), augment, console, checkpoint)
     return EvaluateResult.of(scored)
+
+
+def export_statistics(
+    path: str | Path,
+    *,
+    metric: str = "fid",
+    quiet: bool = False,
+    console: Console | None = None,
+    registry: Registry | None = None,
+    **settings: Any,
+) -> ReferenceStatistics:
+    """Write the reference statistics that ``metric`` compares with (the mean and covariance of its features of
+    the reference images) to ``path``, an .npz as pytorch-fid and clean-fid read it, as ``ganbench stats export``
+    does. ``settings`` are evaluation settings: ``dataset``, ``data_dir``, ``reference_split``,
+    ``reference_samples``, ``resize``..."""
+    unknown = sorted(set(settings) - set(EVAL_SETTINGS))
+    if unknown:
+        raise ConfigError(
+            f"export_statistics() got {', '.join(map(repr, unknown))}, which no evaluation takes. Its settings are: "
+            f"{', '.join(EVAL_SETTINGS)}."
+        )
+    registry, console = registry or default_registry(), _console(quiet, console)
+    return write_reference_statistics(Path(path), registry, settings, console, metric)
 
 
 def search(

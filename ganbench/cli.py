@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -412,6 +413,40 @@ def ui(port: int, results_dir: str, tracking_uri: str | None) -> None:
 def eval_settings(command: Callable[..., Any]) -> Callable[..., Any]:
     """The run settings that shape an evaluation, as ``run`` spells them."""
     return config_options(command, EVAL_SETTINGS)
+
+
+@cli.group()
+def stats() -> None:
+    """Reference statistics as files that pytorch-fid and clean-fid read (mu and sigma in an .npz)."""
+
+
+# what shapes the reference side of an evaluation, without what concerns the generated images
+REFERENCE_SETTINGS = tuple(
+    name for name in EVAL_SETTINGS if name not in ("seed", "metrics", "eval_samples", "reference_stats", "tracking_uri")
+)
+
+
+@stats.command(name="export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--metric", default="fid", show_default=True, help="Export the features this metric compares.")
+@functools.partial(config_options, names=REFERENCE_SETTINGS)
+def export_stats(out: Path, metric: str, **values: Any) -> None:
+    """Write the reference statistics of --dataset's --reference-split to OUT (.npz): the mean and covariance
+    of --metric's features of --reference-samples images (0: all), resized as --resize says. Others score
+    against the file with --reference-stats OUT; what it was computed from is in its `ganbench` entry.
+
+    \b
+    Examples:
+      ganbench stats export cifar10-test.npz --dataset cifar10 --data-dir ~/data --reference-split test \\
+          --reference-samples 0
+      ganbench eval <run id> --reference-stats cifar10-test.npz --metrics fid,fd-inf --eval-samples 10000
+    """
+    from ganbench import api
+
+    written = api.export_statistics(
+        out, metric=metric, console=console, registry=default_registry(), **_run_flags(values)
+    )
+    console.print(f"wrote {out}: {written.identity}, {written.dimension} features", markup=False)
 
 
 @cli.command(name="eval")

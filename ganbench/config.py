@@ -49,6 +49,8 @@ LR_SCHEDULES = ("constant", "linear", "cosine", "exponential")
 PRECISIONS = ("fp32", "bf16", "fp16")
 SKETCHES = ("none", "edges")  # condition images derived from a dataset's images (see ganbench.data.conditions)
 PAIRINGS = ("paired", "unpaired")
+# how images reach a feature extractor's input size (see ganbench.evaluation.resize)
+RESIZES = ("legacy-tf", "clean")
 
 
 # --inception-weights predates extractor options and stays as their shorthand (runs and checkpoints keep it).
@@ -197,6 +199,21 @@ class RunConfig:
     reference_split: str = _option(
         "train",
         "Dataset split the generated images are compared with (the dataset's splits).",
+        roles=EVALUATION,
+    )
+    resize: str = _option(
+        "legacy-tf",
+        "How images are resized to a feature extractor's input: legacy-tf, the TensorFlow 1 bilinear resize of the "
+        "original FID code and torch-fidelity; clean, clean-fid's antialiased PIL bicubic (Parmar et al. 2022). "
+        "Values under different resizes never compare.",
+        _one_of(RESIZES),
+        roles=EVALUATION,
+    )
+    reference_stats: str | None = _option(
+        None,
+        "An .npz of reference statistics (mu, sigma of Inception pool3 features, as pytorch-fid, clean-fid and "
+        "`ganbench stats export` write) that FID and FD∞ compare with, instead of the reference images; metrics "
+        "that need the images' features are then unavailable. Its name and sha256 go into the protocol.",
         roles=EVALUATION,
     )
     extractor_options: dict = _option(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import torch
 
 if TYPE_CHECKING:
+    import numpy as np
     from optuna.distributions import BaseDistribution
 
     from ganbench.model import GAN
@@ -212,13 +213,18 @@ class FeatureExtractor(Protocol):
     """Maps uint8 RGB images (N, 3, H, W) to named feature tensors (N, D), on the CPU.
 
     ``features`` names what it provides; ``unavailable`` maps a feature it cannot
-    provide to the reason (e.g. weights without a logits layer).
+    provide to the reason (e.g. weights without a logits layer). ``input_size``: the square size
+    its network reads, which it resizes images to itself (TensorFlow-1 bilinear, as torch-fidelity's
+    networks do) unless the run's ``resize`` setting has the evaluator resize them first; None (or
+    absent, as in plugins older than the setting): it takes images at any size, and ``resize`` does
+    not apply to it.
     """
 
     name: str
     weights_hash: str
     features: tuple[str, ...]
     unavailable: Mapping[str, str]
+    input_size: int | None
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]: ...
 
@@ -265,7 +271,13 @@ class MetricSpec:
     same sample counts: ``biased_below``, the estimate shifts with the sample count when
     either side has fewer samples than this (0: it does not; FID is biased upwards below
     10k); ``estimates_covariance``, it estimates the features' covariance, which is
-    rank-deficient with fewer than 2 samples per feature dimension.
+    rank-deficient with fewer than 2 samples per feature dimension. ``per_class``: it
+    estimates within each class (e.g. intra-class FID), so both apply to the smallest
+    class's sample counts, which the evaluator takes from the labels.
+
+    ``from_statistics``: the metric computed against a reference given only as its features'
+    mean ``mu`` and covariance ``sigma`` (``--reference-stats``, a pytorch-fid or clean-fid
+    file), as FID can be; None: it needs the reference features themselves.
     """
 
     name: str
@@ -277,3 +289,5 @@ class MetricSpec:
     higher_is_better: bool = False
     biased_below: int = 0
     estimates_covariance: bool = False
+    per_class: bool = False
+    from_statistics: Callable[[MetricInput, Mapping[str, np.ndarray]], dict[str, float]] | None = None

@@ -7,7 +7,9 @@ metrics; this module only hands them to torch-fidelity, so the numbers are torch
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
@@ -40,18 +42,49 @@ IS_TOLERANCE = 1e-6
 
 
 def fid(inputs: MetricInput) -> dict[str, float]:
-    fake, real = _fake_and_real(inputs, "FID")
-    fake_stats, real_stats = fid_features_to_statistics(fake), fid_features_to_statistics(real)
-    distance = float(fid_statistics_to_metric(fake_stats, real_stats, verbose=False)[KEY_METRIC_FID])
+    fake, real = fake_and_real(inputs, "FID")
+    real_stats = fid_features_to_statistics(real)
+    return {"fid": frechet_distance(fake, real_stats, f"{len(fake)} generated and {len(real)} reference samples")}
+
+
+def fid_from_statistics(inputs: MetricInput, reference: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """FID against a reference given as its features' mean ``mu`` and covariance ``sigma`` (a statistics file)."""
+    fake = inputs.fake.detach().cpu()
+    if len(fake) < 2:
+        raise MetricUnavailable(f"FID needs at least 2 generated samples; got {len(fake)}. Raise --eval-samples.")
+    if len(reference["mu"]) != fake.shape[1]:
+        raise MetricUnavailable(
+            f"The reference statistics are of {len(reference['mu'])} features and the generated images have "
+            f"{fake.shape[1]}: they come from another feature extractor (pytorch-fid and clean-fid files hold "
+            "Inception pool3 statistics, 2048 features). Pass statistics of this metric's features."
+        )
+    return {"fid": frechet_distance(fake, reference, f"{len(fake)} generated samples and the reference statistics")}
+
+
+def frechet_distance(fake: torch.Tensor, reference: Mapping[str, np.ndarray], samples: str) -> float:
+    """The Frechet distance between ``fake`` features and the reference's mean and covariance, by torch-fidelity;
+    MetricUnavailable when rounding makes it negative (``samples`` says what it was computed from)."""
+    fake_stats = fid_features_to_statistics(fake)  # mu in the features' float32, sigma in float64
+    # torch-fidelity wants each pair in one dtype, and a file's may differ (pytorch-fid writes float64 mu)
+    fake_stats, reference = _same_dtypes(fake_stats, reference)
+    distance = float(fid_statistics_to_metric(fake_stats, reference, verbose=False)[KEY_METRIC_FID])
     # FID = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrt(S1 S2)): its rounding error grows with the traces
-    scale = float(fake_stats["sigma"].trace() + real_stats["sigma"].trace())
+    scale = float(fake_stats["sigma"].trace() + reference["sigma"].trace())
     if not math.isfinite(distance) or distance < -FID_TOLERANCE * max(scale, 1.0):
         raise MetricUnavailable(
-            f"FID came out as {distance}, which no distance can be: the covariances of {len(fake)} generated and "
-            f"{len(real)} reference samples of {fake.shape[1]} features are too degenerate to compare. "
-            "Evaluate with more samples (--eval-samples, --reference-samples)."
+            f"FID came out as {distance}, which no distance can be: the covariances of {samples} of "
+            f"{fake.shape[1]} features are too degenerate to compare. Evaluate with more samples (--eval-samples, "
+            "--reference-samples)."
         )
-    return {"fid": max(distance, 0.0)}
+    return max(distance, 0.0)
+
+
+def _same_dtypes(
+    first: Mapping[str, np.ndarray], second: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The two statistics with each array in the wider of its two dtypes (unchanged where they agree)."""
+    dtypes = {key: np.result_type(first[key], second[key]) for key in ("mu", "sigma")}
+    return tuple({key: stats[key].astype(dtypes[key], copy=False) for key in dtypes} for stats in (first, second))
 
 
 def kid(inputs: MetricInput) -> dict[str, float]:
@@ -60,7 +93,7 @@ def kid(inputs: MetricInput) -> dict[str, float]:
     Subsets of at most half the samples differ from each other, so ``kid_std`` measures
     something; subsets of all the samples would all be the same set, with a std of 0.
     """
-    fake, real = _fake_and_real(inputs, "KID")
+    fake, real = fake_and_real(inputs, "KID")
     value = kid_features_to_metric(
         fake,
         real,
@@ -78,7 +111,7 @@ def prc(inputs: MetricInput) -> dict[str, float]:
     Precision: the share of generated samples inside some reference sample's ball; recall: the share of reference
     samples inside some generated sample's ball; ``prc``, the headline: their harmonic mean (F-score).
     """
-    fake, real = _fake_and_real(inputs, "Precision and recall", minimum=PRC_NEIGHBOURHOOD + 1)
+    fake, real = fake_and_real(inputs, "Precision and recall", minimum=PRC_NEIGHBOURHOOD + 1)
     value = prc_features_to_metric(
         fake,
         real,
@@ -113,7 +146,8 @@ def kid_subset_size(n_fake: int, n_real: int) -> int:
     return max(2, min(KID_SUBSET_SIZE, min(n_fake, n_real) // 2))
 
 
-def _fake_and_real(inputs: MetricInput, metric: str, minimum: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def fake_and_real(inputs: MetricInput, metric: str, minimum: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generated and reference features on the CPU, or MetricUnavailable when either side has < ``minimum``."""
     # a covariance (FID) and the unbiased MMD estimate (KID) are undefined for fewer than 2 samples; a sample's
     # k-th nearest neighbour (precision/recall) for fewer than k + 1
     if inputs.real is None:
@@ -136,6 +170,7 @@ def ganbench_metrics() -> list[MetricSpec]:
             extractor=EXTRACTOR,
             feature=POOL3,
             compute=fid,
+            from_statistics=fid_from_statistics,
             biased_below=UNBIASED_SAMPLES,
             estimates_covariance=True,
         ),

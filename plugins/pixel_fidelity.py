@@ -38,6 +38,7 @@ class RawPixels:
 
     name = EXTRACTOR
     weights_hash = "0" * 16  # nothing learnt
+    input_size = None
     features: tuple[str, ...] = (FEATURE,)
     unavailable: Mapping[str, str] = {}
 

@@ -137,6 +137,7 @@ class ProxyClassifier:
     """
 
     name = NAME
+    input_size = None  # it brings any size to its 32 px itself (see ``preprocess``)
     features: tuple[str, ...] = (FEATURES, LOGITS)
     unavailable: Mapping[str, str] = {}
 

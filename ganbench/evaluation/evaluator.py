@@ -20,6 +20,8 @@ import torch
 from ganbench.data.conditions import dataset_labels
 from ganbench.data.images import to_uint8_rgb
 from ganbench.errors import GanbenchError, MetricUnavailable
+from ganbench.evaluation.resize import DEFAULT_RESIZE, applied_resize, fit_to_extractor
+from ganbench.evaluation.statistics_file import ReferenceStatistics
 from ganbench.filesystem import atomic_save
 from ganbench.model import GAN, ImageConditionedGAN
 from ganbench.specs import (
@@ -52,10 +54,19 @@ class Protocol:
     n_reference: int
     reference: str
     resolution: int
+    resize: str | None = DEFAULT_RESIZE  # None: the extractor resizes nothing (see ganbench.evaluation.resize)
+    reference_statistics: str | None = None  # a statistics file's identity, when it stood for the reference
 
     def describe(self) -> str:
+        """One line; the default resize goes unsaid, so it reads as it did before the setting existed."""
         against = f" vs {self.n_reference} {self.reference}" if self.n_reference else ""
-        return f"{self.extractor}@{self.weights_hash[:8]}, {self.n_generated} generated{against}, {self.resolution}px"
+        if self.reference_statistics:
+            against = f" vs statistics {self.reference_statistics}"
+        resized = f", {self.resize} resize" if self.resize not in (None, DEFAULT_RESIZE) else ""
+        return (
+            f"{self.extractor}@{self.weights_hash[:8]}, {self.n_generated} generated{against}, "
+            f"{self.resolution}px{resized}"
+        )
 
 
 @dataclass(frozen=True)
@@ -87,16 +98,32 @@ class MetricResult:
         }
 
 
-def sample_count_flags(spec: MetricSpec, n_generated: int, n_reference: int, dimension: int) -> tuple[str, ...]:
-    """Caveats on a value of ``spec`` from these sample counts and ``dimension`` features, as ``spec`` declares them."""
-    counts = {"generated": n_generated, **({"reference": n_reference} if spec.needs_reference else {})}
+def sample_count_flags(
+    spec: MetricSpec,
+    n_generated: int,
+    n_reference: int,
+    dimension: int,
+    fake_labels: torch.Tensor | None = None,
+    real_labels: torch.Tensor | None = None,
+) -> tuple[str, ...]:
+    """Caveats on a value of ``spec`` from these sample counts and ``dimension`` features, as ``spec`` declares them.
+
+    A ``per_class`` metric's counts are those of the smallest class of ``fake_labels`` and of ``real_labels``.
+    """
+    # n_reference 0: the reference was a statistics file, whose sample count is unknown
+    counts = {"generated": n_generated, **({"reference": n_reference} if spec.needs_reference and n_reference else {})}
+    unit = "samples"
+    if spec.per_class:
+        labels = {"generated": fake_labels, "reference": real_labels}
+        counts = {side: smallest_class(labels[side], n) for side, n in counts.items()}
+        unit = "samples in the smallest class"
     flags = []
-    if spec.estimates_covariance and (short := _fewer_than(counts, 2 * dimension)):
+    if spec.estimates_covariance and (short := _fewer_than(counts, 2 * dimension, unit)):
         flags.append(
             f"rank-deficient covariance: {short}, fewer than 2 per feature dimension ({dimension} dims); the value "
             "is unreliable and compares only with values from the same sample counts"
         )
-    if spec.biased_below and (short := _fewer_than(counts, spec.biased_below)):
+    if spec.biased_below and (short := _fewer_than(counts, spec.biased_below, unit)):
         flags.append(
             f"biased by the sample count: {short} < {spec.biased_below}; compare only with values from the same "
             "sample counts"
@@ -104,10 +131,18 @@ def sample_count_flags(spec: MetricSpec, n_generated: int, n_reference: int, dim
     return tuple(flags)
 
 
-def _fewer_than(counts: dict[str, int], minimum: int) -> str:
+def smallest_class(labels: torch.Tensor | None, n: int) -> int:
+    """The sample count of the rarest class in ``labels`` (negative: unlabelled); ``n`` when none is labelled."""
+    labelled = labels[labels >= 0] if labels is not None else None
+    if labelled is None or len(labelled) == 0:
+        return n
+    return int(labelled.unique(return_counts=True)[1].min())
+
+
+def _fewer_than(counts: dict[str, int], minimum: int, unit: str = "samples") -> str:
     """The sides with fewer than ``minimum`` samples, as "400 generated and 400 reference samples" ("": none)."""
     short = [f"{n} {side}" for side, n in counts.items() if n < minimum]
-    return f"{' and '.join(short)} samples" if short else ""
+    return f"{' and '.join(short)} {unit}" if short else ""
 
 
 def generate(
@@ -176,6 +211,8 @@ class Evaluator:
         device: torch.device,
         cache_dir: Path,
         extractor_options: Mapping[str, Mapping[str, Any]] | None = None,
+        resize: str = DEFAULT_RESIZE,
+        reference_statistics: ReferenceStatistics | None = None,
     ) -> None:
         self.metrics = metrics
         self._builders = extractors
@@ -192,6 +229,8 @@ class Evaluator:
         self.device = device
         self.cache_dir = cache_dir
         self.extractor_options = extractor_options or {}
+        self.resize = resize
+        self.reference_statistics = reference_statistics
 
     def extractor(self, name: str) -> FeatureExtractor:
         if name not in self._extractors:
@@ -265,12 +304,18 @@ class Evaluator:
         results = []
         for name in dict.fromkeys(spec.extractor for spec in self.metrics):
             extractor = self.extractor(name)
+            specs = [spec for spec in self.metrics if spec.extractor == name]
+            if not any(spec.feature in extractor.features for spec in specs):
+                # it provides none of their features (e.g. it has no weights): each is unavailable, with its reason,
+                # and no image is made or read for it
+                results += [self._compute(spec, extractor, {}, None, None) for spec in specs]
+                continue
             requested: list[torch.Tensor] = []
-            fake = extract(extractor, _keeping_labels(batches(), requested), progress)
+            fake = extract(extractor, _keeping_labels(batches(), requested), progress, self.resize)
             fake_labels = torch.cat(requested) if requested else None
             real = (
                 self.reference_features(extractor, progress)
-                if any(spec.needs_reference for spec in self.metrics if spec.extractor == name)
+                if any(self._reads_reference_features(spec) for spec in self.metrics if spec.extractor == name)
                 else None
             )
             results += [
@@ -294,25 +339,37 @@ class Evaluator:
                 spec.feature, f"{extractor.name} does not provide feature {spec.feature!r}"
             )
             return MetricResult(spec.name, None, None, spec.higher_is_better, reason)
+        statistics = self.reference_statistics if spec.needs_reference else None
         protocol = Protocol(
             extractor.name,
             extractor.weights_hash,
             self.n_generated,
-            self.n_reference if spec.needs_reference else 0,
+            self.n_reference if spec.needs_reference and statistics is None else 0,
             self.reference_key["data"],
             self.reference_key["resolution"],
+            applied_resize(extractor, self.resize),
+            statistics.identity if statistics else None,
+        )
+        if statistics and spec.from_statistics is None:
+            reason = (
+                f"{spec.name} needs the reference images' features, and --reference-stats gives the reference as a "
+                "mean and covariance only (enough for FID and FD∞). Leave out --reference-stats to compute it."
+            )
+            return MetricResult(spec.name, None, protocol, spec.higher_is_better, reason)
+        real_labels = self._reference_labels if real is not None and spec.needs_reference else None
+        inputs = MetricInput(
+            fake[spec.feature],
+            real[spec.feature] if real is not None and spec.needs_reference else None,
+            self.seed,
+            fake_labels,
+            real_labels,
+            paired,
         )
         try:
-            values = spec.compute(
-                MetricInput(
-                    fake[spec.feature],
-                    real[spec.feature] if real is not None and spec.needs_reference else None,
-                    self.seed,
-                    fake_labels,
-                    self._reference_labels if real is not None and spec.needs_reference else None,
-                    paired,
-                )
-            )
+            if statistics and spec.from_statistics:
+                values = spec.from_statistics(inputs, statistics.as_fid_statistics())
+            else:
+                values = spec.compute(inputs)
         except MetricUnavailable as exc:
             return MetricResult(spec.name, None, protocol, spec.higher_is_better, str(exc))
         bad = [key for key, value in values.items() if not math.isfinite(value)]
@@ -324,8 +381,15 @@ class Evaluator:
                 spec.higher_is_better,
                 f"{spec.name} came out non-finite ({', '.join(bad)}): the generated images may be constant",
             )
-        flags = sample_count_flags(spec, protocol.n_generated, protocol.n_reference, fake[spec.feature].shape[1])
+        dimension = fake[spec.feature].shape[1]
+        flags = sample_count_flags(
+            spec, protocol.n_generated, protocol.n_reference, dimension, fake_labels, real_labels
+        )
         return MetricResult(spec.name, values, protocol, spec.higher_is_better, flags=flags)
+
+    def _reads_reference_features(self, spec: MetricSpec) -> bool:
+        """Whether ``spec`` compares with the reference images' features (not a statistics file, nor nothing)."""
+        return spec.needs_reference and self.reference_statistics is None
 
     def reference_features(
         self, extractor: FeatureExtractor, progress: Progress | None = None
@@ -346,6 +410,8 @@ class Evaluator:
             "n": self.n_reference,
             "seed": REFERENCE_SEED,
         }
+        if (resize := applied_resize(extractor, self.resize)) not in (None, DEFAULT_RESIZE):
+            key["resize"] = resize  # only then: the caches written before the setting existed stay valid
         digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
         path = (
             self.cache_dir
@@ -359,7 +425,7 @@ class Evaluator:
             except Exception:  # a damaged (or pre-labels) cache entry is recomputed, never trusted
                 path.unlink(missing_ok=True)
         labels: list[int] = []
-        features = extract(extractor, self._reference_batches(labels), progress)
+        features = extract(extractor, self._reference_batches(labels), progress, self.resize)
         atomic_save(path, {"key": key, "features": features, "labels": torch.tensor(labels, dtype=torch.int64)})
         return features, torch.tensor(labels, dtype=torch.int64)
 
@@ -373,14 +439,17 @@ class Evaluator:
 
 
 def extract(
-    extractor: FeatureExtractor, batches: Iterator[torch.Tensor], progress: Progress | None
+    extractor: FeatureExtractor,
+    batches: Iterator[torch.Tensor],
+    progress: Progress | None,
+    resize: str = DEFAULT_RESIZE,
 ) -> dict[str, torch.Tensor]:
-    """Features of every image of ``batches``, concatenated per feature."""
+    """Features of every image of ``batches``, resized as ``resize`` says, concatenated per feature."""
     parts: dict[str, list[torch.Tensor]] = {}
     for images in batches:
         for start in range(0, images.shape[0], EXTRACT_BATCH):
             chunk = to_uint8_rgb(images[start : start + EXTRACT_BATCH])
-            for name, value in extractor(chunk).items():
+            for name, value in extractor(fit_to_extractor(chunk, extractor, resize)).items():
                 parts.setdefault(name, []).append(value)
             if progress:
                 progress(chunk.shape[0])

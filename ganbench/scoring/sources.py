@@ -99,7 +99,8 @@ def _checkpoint_path(location: str, flags: Mapping[str, Any], checkpoint: str) -
         raise GanbenchError(f"{location} is not {SOURCE_HELP} ({exc})") from exc
 
 
-def _settings(base: RunConfig, flags: Mapping[str, Any], registry: Registry) -> RunConfig:
+def evaluation_config(base: RunConfig, flags: Mapping[str, Any], registry: Registry) -> RunConfig:
+    """``base`` with the evaluation settings ``flags`` over it, checked against the plugins."""
     values = as_dict(base)
     apply_layer(values, flags, "command line", {})
     config = RunConfig(**values)
@@ -121,7 +122,7 @@ def open_checkpoint(path: Path, registry: Registry, flags: Mapping[str, Any]) ->
             f"dataset options {base.dataset_options or 'none'}), so {fixed} cannot apply. To score its images "
             "against another dataset, write them to a folder and evaluate that."
         )
-    config = _settings(base, flags, registry)
+    config = evaluation_config(base, flags, registry)
     components = build_components(config, registry)
     model = evaluated_model(components.model, config, state)
     batches = components.evaluator.model_batches(model, config.batch_size)
@@ -188,7 +189,7 @@ def open_folder(root: Path, registry: Registry, flags: Mapping[str, Any]) -> Sou
             f"{root} is a folder of images: pass --dataset, the dataset to score them against "
             "(`ganbench plugins` lists them), with --data-dir where its files need one."
         )
-    config = _settings(RunConfig(), flags, registry)
+    config = evaluation_config(RunConfig(), flags, registry)
     files = image_files(root)
     count = min(len(files), config.eval_samples) if "eval_samples" in flags else len(files)
     config = replace(config, eval_samples=count)

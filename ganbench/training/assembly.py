@@ -13,6 +13,7 @@ from ganbench.data.identity import cache_dir, dataset_key, dataset_options, data
 from ganbench.distributed import SINGLE, World, rank_device
 from ganbench.errors import ConfigError, DatasetError
 from ganbench.evaluation.evaluator import Evaluator
+from ganbench.evaluation.statistics_file import read_statistics
 from ganbench.model import GAN
 from ganbench.objective import Objective
 from ganbench.registry import Registry
@@ -127,6 +128,8 @@ def build_evaluator(
             name: {**registry.get("feature extractor", name).options, **extractor_options(config).get(name, {})}
             for name in builders
         },
+        resize=config.resize,
+        reference_statistics=read_statistics(config.reference_stats) if config.reference_stats else None,
     )
 
 

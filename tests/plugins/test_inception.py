@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import ganbench_plugins.inception as inception
+import ganbench_plugins.weights as weights
 from ganbench.errors import GanbenchError
 from ganbench.registry import build_registry
 from ganbench.specs import ExtractorRequest
@@ -151,7 +152,7 @@ def test_without_any_weights_the_error_lists_the_three_fixes(
     started = time.monotonic()
     with pytest.raises(GanbenchError) as error:
         inception.build_extractor(ExtractorRequest(device=CPU, cache_dir=tmp_path))
-    assert time.monotonic() - started < inception.DNS_TIMEOUT_S + 2
+    assert time.monotonic() - started < weights.DNS_TIMEOUT_S + 2
     message = str(error.value)
     assert "(1) pass --inception-weights" in message
     assert f"(2) put that file in torch hub's cache at {offline}" in message
@@ -163,7 +164,7 @@ def test_download_gives_up_quickly_when_name_lookup_hangs(offline: Path, monkeyp
         time.sleep(30)
 
     monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
-    monkeypatch.setattr(inception, "DNS_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(weights, "DNS_TIMEOUT_S", 0.2)
     started = time.monotonic()
     assert inception.torch_fidelity_weights() is None
     assert time.monotonic() - started < 2
@@ -172,7 +173,7 @@ def test_download_gives_up_quickly_when_name_lookup_hangs(offline: Path, monkeyp
 def test_download_gives_up_quickly_when_the_host_is_silent(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # 192.0.2.1 (TEST-NET-1) is never routed: the connection either hangs or is refused at once
     monkeypatch.setattr(inception, "TORCH_FIDELITY_URL", f"https://192.0.2.1/{inception.TORCH_FIDELITY_FILE}")
-    monkeypatch.setattr(inception, "SOCKET_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(weights, "SOCKET_TIMEOUT_S", 0.5)
     started = time.monotonic()
     assert inception.torch_fidelity_weights() is None
     assert time.monotonic() - started < 3

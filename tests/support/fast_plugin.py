@@ -7,7 +7,9 @@ Inception metrics have tests of their own. It registers exactly as a third party
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
@@ -30,6 +32,7 @@ class PixelFeatures:
 
     name = "pixels"
     weights_hash = "0" * 16
+    input_size = None
     features = ("flat",)
     unavailable: dict[str, str] = {"logits": "pixels has no classifier"}
 
@@ -41,6 +44,12 @@ class PixelFeatures:
 def pixel_fid(inputs: MetricInput) -> dict[str, float]:
     fake = fid_features_to_statistics(inputs.fake.double())
     real = fid_features_to_statistics(inputs.real.double())
+    return {"pixel_fid": float(fid_statistics_to_metric(fake, real, False)["frechet_inception_distance"])}
+
+
+def pixel_fid_from_statistics(inputs: MetricInput, reference: Mapping[str, np.ndarray]) -> dict[str, float]:
+    fake = fid_features_to_statistics(inputs.fake.double())
+    real = {key: value.astype(np.float64) for key, value in reference.items()}
     return {"pixel_fid": float(fid_statistics_to_metric(fake, real, False)["frechet_inception_distance"])}
 
 
@@ -57,7 +66,13 @@ def ganbench_feature_extractors() -> list[FeatureExtractorSpec]:
 def ganbench_metrics() -> list[MetricSpec]:
     return [
         MetricSpec(
-            "pixel-fid", "FID on pooled pixels (tests only).", "pixels", "flat", pixel_fid, estimates_covariance=True
+            "pixel-fid",
+            "FID on pooled pixels (tests only).",
+            "pixels",
+            "flat",
+            pixel_fid,
+            estimates_covariance=True,
+            from_statistics=pixel_fid_from_statistics,
         ),
         MetricSpec(
             "pixel-logits",

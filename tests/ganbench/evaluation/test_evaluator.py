@@ -125,6 +125,26 @@ def test_bias_is_flagged_only_for_metrics_that_declare_it():
     assert [flag.split(":")[0] for flag in both] == ["rank-deficient covariance", "biased by the sample count"]
 
 
+def test_a_per_class_metric_is_flagged_from_its_smallest_class_of_the_classes_asked_for(tmp_path):
+    from ganbench_plugins.dcgan import build_cdcgan
+
+    torch.manual_seed(0)
+    conditional = build_cdcgan(ModelRequest(32, 3, 4, 16, {"width": 8, "embedding_dim": 4}))
+    asked = torch.cat([labels for _, labels in generate(conditional, 24, 8, seed=0)])
+    smallest = int(asked.bincount().min())
+    assert 0 < smallest < 24
+
+    def flags(**declared) -> tuple[str, ...]:
+        spec = _spec(needs_reference=False, biased_below=24, **declared)
+        evaluator = _evaluator_of([spec], lambda request: PixelFeatures(), tmp_path, n_generated=24, seed=0)
+        (result,) = evaluator.evaluate(conditional, batch_size=8)
+        return result.flags
+
+    assert flags() == ()  # 24 generated samples in all are not fewer than 24
+    (flag,) = flags(per_class=True)
+    assert flag.startswith(f"biased by the sample count: {smallest} generated samples in the smallest class < 24")
+
+
 def test_generation_is_fixed_by_seed_and_leaves_training_mode_alone():
     model = _model()
     model.train()
@@ -184,3 +204,12 @@ def test_metrics_see_the_requested_classes_and_extractors_the_training_set(regis
     asked = torch.cat([labels for _, labels in generate(conditional, 10, 4, seed=3)])
     assert torch.equal(inputs[0].fake_labels, asked) and len(asked.unique()) > 1
     assert inputs[1].fake_labels is None  # unconditional
+
+
+def test_an_extractor_that_provides_none_of_the_features_read_is_not_run(registry, tmp_path):
+    # e.g. an extractor without weights: its metrics are unavailable with its reason, and nothing is extracted
+    extractor = _CountingExtractor()
+    evaluator = _evaluator_of([registry.get("metric", "pixel-logits")], lambda request: extractor, tmp_path)
+    (logits,) = evaluator.evaluate(_model(), batch_size=8)
+    assert logits.values is None and logits.unavailable == "pixels has no classifier"
+    assert extractor.images_seen == 0 and not (tmp_path / "reference").exists()
