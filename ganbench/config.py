@@ -585,6 +585,13 @@ def regularizer_conflict(spec: Any, model: Any, config: RunConfig) -> str | None
 def _validate_regularizers(config: RunConfig, registry: Any, model: Any) -> None:
     if len(set(config.reg)) != len(config.reg):
         raise ConfigError(f"reg = {_show(config.reg)} is invalid: it names a regularizer twice.")
+    augmenters = [name for name in config.reg if registry.get("regularizer", name).augments]
+    if len(augmenters) > 1:
+        raise ConfigError(
+            f"The regularizers {' and '.join(augmenters)} both augment every image D sees, and augmenting twice "
+            f"compounds their augmentations beyond what either was tuned for. Keep one: drop {augmenters[-1]} (or "
+            f"{', '.join(augmenters[:-1])}) from --reg."
+        )
     for name in config.reg:
         problem = regularizer_conflict(registry.get("regularizer", name), model, config)
         if problem:

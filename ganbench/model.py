@@ -121,7 +121,7 @@ class GAN(nn.Module):
     ) -> torch.Tensor:
         """The discriminator's loss on one real batch and as many generated images, penalties included."""
         real, fake = self.discriminator_inputs(real, labels, objective, **conditions)
-        loss = objective.loss.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
+        loss = objective.discriminator_loss(self.discriminate(real, labels), self.discriminate(fake, labels))
         return self.with_penalty(loss, objective, real, fake, labels)
 
     def draw(

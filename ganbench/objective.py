@@ -11,6 +11,7 @@ discriminator sees, weight clipping acts ``after_discriminator_step``, mode seek
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -36,6 +37,14 @@ class Regularizer:
         """A term added to the discriminator's loss; ``real`` and ``fake`` are the augmented batches."""
         return None
 
+    def output_penalty(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor | None:
+        """A term on D's outputs (raw logits of the augmented real and generated batches), added to its loss.
+
+        Called once per discriminator step, so a regularizer that only watches D's outputs (ADA's
+        overfitting heuristic) reads them here and returns None.
+        """
+        return None
+
     def generator_penalty(self, z: torch.Tensor, fake: torch.Tensor, draw: Draw) -> torch.Tensor | None:
         """A term added to the generator's loss; G made ``fake`` from the latents ``z``, and ``draw()`` makes
         another batch from fresh latents under the same conditions (a second pass through G: call it only if
@@ -47,6 +56,17 @@ class Regularizer:
 
     def set_progress(self, step: int, steps: int) -> None:
         """Told before every generator step how far the run is (for annealed regularizers)."""
+
+    def logged(self) -> dict[str, float]:
+        """Scalars of the regularizer's state, logged with the losses (e.g. ADA's augmentation probability)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the regularizer has learnt during training (e.g. ADA's p), saved in checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore ``state_dict()``'s state when a run resumes."""
 
 
 class Objective:
@@ -60,6 +80,14 @@ class Objective:
         for regularizer in self.regularizers:
             images = regularizer.augment(images)
         return images
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """The loss on D's outputs plus the regularizers' ``output_penalty`` terms: what a GAN's D step calls."""
+        loss = self.loss.discriminator_loss(real_logits, fake_logits)
+        for regularizer in self.regularizers:
+            if (term := regularizer.output_penalty(real_logits, fake_logits)) is not None:
+                loss = loss + term
+        return loss
 
     def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         """The regularizers' penalties summed, or None when none adds one."""
@@ -78,3 +106,13 @@ class Objective:
     def set_progress(self, step: int, steps: int) -> None:
         for regularizer in self.regularizers:
             regularizer.set_progress(step, steps)
+
+    def logged(self) -> dict[str, float]:
+        return {key: value for regularizer in self.regularizers for key, value in regularizer.logged().items()}
+
+    def state_dict(self) -> list[dict[str, Any]]:
+        return [regularizer.state_dict() for regularizer in self.regularizers]
+
+    def load_state_dict(self, states: list[dict[str, Any]]) -> None:
+        for regularizer, state in zip(self.regularizers, states, strict=True):
+            regularizer.load_state_dict(state)

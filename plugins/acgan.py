@@ -87,7 +87,7 @@ class ACGAN(GAN):
         assert labels is not None, "AC-GAN trains on labelled batches"
         real, fake = self.discriminator_inputs(real, labels, objective)
         (real_logits, real_classes), (fake_logits, fake_classes) = map(self.discriminator.heads, (real, fake))
-        loss = objective.loss.discriminator_loss(real_logits, fake_logits)
+        loss = objective.discriminator_loss(real_logits, fake_logits)
         loss = loss + self.class_loss(real_classes, labels) + self.class_loss(fake_classes, labels)
         return self.with_penalty(loss, objective, real, fake, labels)
 

@@ -5,7 +5,12 @@
   eps ~ U[0, 1] per sample; weight 10 and target 1 as in the paper. The penalty is per
   sample, so a critic with batch norm invalidates it (the paper drops batch norm).
 - ``r1`` (Mescheder, Geiger & Nowozin, "Which Training Methods for GANs do actually
-  Converge?", ICML 2018): weight / 2 * E[||grad D(x)||_2^2] on real data only.
+  Converge?", ICML 2018): weight / 2 * E[||grad D(x)||_2^2] on real data only. With
+  ``interval`` N > 1 it is lazy (Karras et al., "Analyzing and Improving the Image Quality of
+  StyleGAN", CVPR 2020, section 3.1): taken at every N-th discriminator step only (the 1st,
+  the N+1-th, ...), with its weight multiplied by N to keep its overall strength, as in
+  StyleGAN2's ``R1_reg_interval`` (16 there; default 1 here: every step). Unlike StyleGAN2,
+  the term is added to that step's loss rather than taken as a separate optimiser step.
 
 Both differentiate through the gradient (``create_graph``), so the discriminator's step
 trains against the penalty. They see the batches after any augmentation (e.g. DiffAugment).
@@ -47,11 +52,25 @@ class GradientPenalty(Regularizer):
 
 
 class R1Penalty(Regularizer):
-    def __init__(self, weight: float = 10.0) -> None:
+    def __init__(self, weight: float = 10.0, interval: int = 1) -> None:
         self.weight = check_weight("r1", weight)
+        if interval < 1:
+            raise ConfigError(f"reg_options.r1.interval = {interval} is invalid: it must be >= 1 (1: every D step).")
+        self.interval = int(interval)
+        self.calls = 0  # discriminator steps seen: the penalty is asked for once per step
 
-    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return self.weight / 2 * input_gradients(critic, real).square().sum(dim=1).mean()
+    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        due = self.calls % self.interval == 0
+        self.calls += 1
+        if not due:
+            return None
+        return self.interval * self.weight / 2 * input_gradients(critic, real).square().sum(dim=1).mean()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"calls": self.calls}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.calls = state["calls"]
 
 
 def refuses_batch_norm(model: ModelSpec, model_options: Mapping[str, Any]) -> str | None:
@@ -69,7 +88,7 @@ def build_gp(options: Mapping[str, Any]) -> GradientPenalty:
 
 
 def build_r1(options: Mapping[str, Any]) -> R1Penalty:
-    return R1Penalty(weight=options.get("weight", 10.0))
+    return R1Penalty(weight=options.get("weight", 10.0), interval=options.get("interval", 1))
 
 
 @hookimpl
@@ -87,7 +106,7 @@ def ganbench_regularizers() -> list[RegularizerSpec]:
             name="r1",
             description="R1 penalty on D's gradient at real data (Mescheder et al. 2018).",
             build=build_r1,
-            options={"weight": 10.0},
+            options={"weight": 10.0, "interval": 1},
             search_space={"weight": FloatDistribution(0.01, 100.0, log=True)},
         ),
     ]

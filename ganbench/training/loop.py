@@ -152,6 +152,7 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "schedules": [schedule.state_dict() for schedule in self.schedules],
             "ema": self.ema.state_dict() if self.ema else None,
+            "regularizers": self.c.objective.state_dict(),
             "scalers": [self.scaler_g.state_dict(), self.scaler_d.state_dict()],  # empty unless fp16
             "history": self.history,
             "rng": self._rng_state(),
@@ -166,6 +167,8 @@ class Trainer:
                 schedule.load_state_dict(schedule_state)
             if self.ema:
                 self.ema.load_state_dict(state["ema"])
+            if "regularizers" in state:  # checkpoints before regularizers had state have none
+                self.c.objective.load_state_dict(state["regularizers"])
             for scaler, saved in zip((self.scaler_g, self.scaler_d), state.get("scalers", ({}, {})), strict=True):
                 if saved:  # a run resumed at fp16 from another precision starts a fresh scale
                     scaler.load_state_dict(saved)
@@ -317,7 +320,8 @@ class Trainer:
                 "rate or another loss."
             )
         speed = steps * self.config.batch_size * self.config.n_disc / max(time.perf_counter() - since, 1e-9)
-        self.tracker.log_metrics({"loss_d": loss_d, "loss_g": loss_g, "images_per_s": speed}, self.step)
+        metrics = {"loss_d": loss_d, "loss_g": loss_g, "images_per_s": speed, **self.c.objective.logged()}
+        self.tracker.log_metrics(metrics, self.step)
         self.history.losses["loss_d"].append((self.step, loss_d))
         self.history.losses["loss_g"].append((self.step, loss_g))
         return f"d {loss_d:.3f}  g {loss_g:.3f}  {speed:.0f} img/s"

@@ -4,7 +4,8 @@ Keys name what they set:
 
 - a run-config field, e.g. ``lr_g`` or ``batch_size``;
 - ``model_options.KEY``, ``loss_options.KEY``, ``reg_options.REG.KEY``: a plugin's option;
-- ``augment``: ``none`` or the name of a regularizer that augments D's inputs, added to the run's.
+- ``augment``: ``none`` or the name of a regularizer that augments D's inputs, added to the run's
+  (offered only when none of the run's regularizers augments: two are refused).
 
 Plugins declare their spaces with bare option names (``ModelSpec.search_space`` may also name
 config fields); here they get the prefix of the table they belong to. A user's space file
@@ -136,10 +137,11 @@ def build_space(config: RunConfig, registry: Registry, overrides: Mapping[str, A
     for name in config.reg:
         spec = registry.get("regularizer", name)
         distributions.update({f"reg_options.{name}.{key}": d for key, d in spec.search_space.items()})
+    augmented = any(registry.get("regularizer", name).augments for name in config.reg)  # at most one augments
     augmentations = {
         name: {f"reg_options.{name}.{key}": d for key, d in entry.spec.search_space.items()}
         for name, entry in sorted(registry.entries("regularizer").items())
-        if entry.spec.augments and name not in config.reg and regularizer_conflict(entry.spec, model, config) is None
+        if entry.spec.augments and not augmented and regularizer_conflict(entry.spec, model, config) is None
     }
     if augmentations:
         distributions["augment"] = CategoricalDistribution((NO_AUGMENTATION, *augmentations))

@@ -67,7 +67,7 @@ def test_plugins_lists_every_kind_and_its_source(tmp_path):
         "inception-v3-compat",
         "pixel-fid",
         *("wgan", "wgan-gp", "acgan", "sngan", "sagan", "cgan-pd"),
-        *("wasserstein", "hinge", "lsgan", "gp", "r1", "clip", "diffaugment", "instance-noise"),
+        *("wasserstein", "hinge", "lsgan", "gp", "r1", "clip", "diffaugment", "instance-noise", "lecam", "cr", "ada"),
     ):
         assert f" {name} " in result.stdout
     titles = [line.strip() for line in result.stdout.splitlines() if line[:1].isalpha()]

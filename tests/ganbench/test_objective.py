@@ -60,3 +60,59 @@ def test_generator_penalties_are_summed_and_absent_without_one():
     assert (first.draws, second.draws) == (1, 1)
     assert Objective(None, [_Penalty(1.0)]).generator_penalty(z, fake, draw) is None
     assert Objective(None).generator_penalty(z, fake, draw) is None
+
+
+class _OutputPenalty(Regularizer):
+    def __init__(self, value: float) -> None:
+        self.value = value
+        self.seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def output_penalty(self, real_logits, fake_logits):
+        self.seen.append((real_logits, fake_logits))
+        return real_logits.mean() * 0 + self.value
+
+    def logged(self):
+        return {f"value_{self.value}": self.value}
+
+
+class _MeanGap:
+    def discriminator_loss(self, real_logits, fake_logits):
+        return fake_logits.mean() - real_logits.mean()
+
+
+def test_output_penalties_see_the_logits_and_are_added_to_the_loss():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -2.0])
+    first, second = _OutputPenalty(2.0), _OutputPenalty(0.5)
+    loss = Objective(_MeanGap(), [first, _Shift(1), second]).discriminator_loss(real, fake)
+    assert loss.item() == -3.0 + 2.5
+    assert first.seen == second.seen == [(real, fake)]
+    assert Objective(_MeanGap(), [_Shift(1)]).discriminator_loss(real, fake).item() == -3.0
+
+
+def test_logged_merges_the_regularizers_scalars():
+    assert Objective(None, [_OutputPenalty(2.0), _Shift(1), _OutputPenalty(0.5)]).logged() == {
+        "value_2.0": 2.0,
+        "value_0.5": 0.5,
+    }
+    assert Objective(None).logged() == {}
+
+
+class _Counter(Regularizer):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def state_dict(self):
+        return {"count": self.count}
+
+    def load_state_dict(self, state):
+        self.count = state["count"]
+
+
+def test_the_regularizers_state_round_trips_in_order():
+    first, second = _Counter(), _Counter()
+    first.count, second.count = 3, 5
+    states = Objective(None, [first, _Shift(1), second]).state_dict()
+    assert states == [{"count": 3}, {}, {"count": 5}]
+    restored = Objective(None, [_Counter(), _Shift(1), _Counter()])
+    restored.load_state_dict(states)
+    assert [r.count for r in restored.regularizers if isinstance(r, _Counter)] == [3, 5]

@@ -4,9 +4,11 @@ from torch import nn
 
 from ganbench import ModelRequest, Objective
 from ganbench.errors import ConfigError
+from ganbench.training.checkpoint import load_checkpoint
 from ganbench_plugins.dcgan import build_dcgan
 from ganbench_plugins.gradient_penalty import GradientPenalty, R1Penalty
 from ganbench_plugins.losses import WassersteinLoss
+from tests.support.regularizers import train_dcgan_with
 
 W = torch.tensor([1.0, -2.0, 2.0, 0.5])  # ||W|| = 3.0414...
 
@@ -113,3 +115,27 @@ def test_gradient_penalty_refuses_a_batch_norm_critic():
         default_registry(), {}, {"model": "dcgan", "reg": ["gp"], "model_options": {"norm": "layer"}}
     )
     assert config.config.reg == ["gp"]
+
+
+def test_lazy_r1_applies_every_n_steps_with_the_weight_scaled_by_n():
+    real, fake = batches()
+    every_step = 5.0 * W.norm() ** 2
+    plain, lazy = R1Penalty(weight=10.0), R1Penalty(weight=10.0, interval=3)
+    for step in range(7):
+        assert torch.allclose(plain.penalty(linear_critic, real, fake), every_step)  # interval 1: as before
+        penalty = lazy.penalty(linear_critic, real, fake)
+        if step % 3 == 0:
+            assert torch.allclose(penalty, 3 * every_step)
+        else:
+            assert penalty is None
+
+
+def test_lazy_r1_refuses_an_interval_below_one():
+    with pytest.raises(ConfigError, match="r1.interval = 0 is invalid: it must be >= 1"):
+        R1Penalty(interval=0)
+
+
+def test_lazy_r1_trains_dcgan(registry, console, fast_flags):
+    outcome, metrics = train_dcgan_with(registry, console, fast_flags, ["r1"], {"r1.interval": 4})
+    assert "loss_d" in metrics
+    assert load_checkpoint(outcome.checkpoint)["regularizers"] == [{"calls": 6}]  # 3 steps of 2 D steps

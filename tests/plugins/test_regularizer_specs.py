@@ -4,7 +4,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from ganbench import Regularizer
 
-NAMES = ("gp", "r1", "clip", "diffaugment", "instance-noise", "mode-seeking")
+NAMES = ("gp", "r1", "clip", "diffaugment", "instance-noise", "mode-seeking", "lecam", "cr", "ada")
 
 
 def contains(distribution: BaseDistribution, value: object) -> bool:

@@ -30,7 +30,7 @@ def test_generic_keys_then_the_model_loss_and_regularizers_own(registry):
 
 def test_augment_offers_only_augmentations_the_model_can_take_and_their_options_only_when_chosen(registry):
     space = build_space(_config(registry, model="dcgan"), registry, {})
-    assert space.distributions["augment"].choices == (NO_AUGMENTATION, "diffaugment")
+    assert space.distributions["augment"].choices == (NO_AUGMENTATION, "ada", "diffaugment")
     assert "reg_options.diffaugment.policy" in space.augmentations["diffaugment"]
     assert "reg_options.diffaugment.policy" not in space.distributions
     already = build_space(_config(registry, model="dcgan", reg=["diffaugment"]), registry, {})
