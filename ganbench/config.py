@@ -501,14 +501,15 @@ def _validate_against_plugins(config: RunConfig, registry: Any) -> None:
             f"resolution = {config.resolution} is invalid: {config.model} makes images of {allowed} px. "
             f"Pass --resolution with one of those."
         )
-    if model.conditional and not dataset.labelled:
-        raise ConfigError(
-            f"{config.model} is class-conditional but {config.dataset} has no labels. "
-            "Choose an unconditional model or a labelled dataset."
-        )
     _validate_condition_images(config, model, dataset)
     for field_name, spec, owner in (("model_options", model, config.model), ("loss_options", loss, config.loss)):
         _check_options(field_name, getattr(config, field_name), spec.options, owner)
+    if model.builds_conditional(config.model_options) and not dataset.labelled:
+        switch = " (or pass --model-option conditional=false)" if "conditional" in model.options else ""
+        raise ConfigError(
+            f"{config.model} is class-conditional but {config.dataset} has no labels. "
+            f"Choose an unconditional model{switch} or a labelled dataset."
+        )
     _validate_regularizers(config, registry, model)
 
 

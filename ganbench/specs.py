@@ -68,6 +68,12 @@ class ModelSpec:
     search_space: Mapping[str, BaseDistribution] = field(default_factory=dict)
     condition_image: bool = False
 
+    def builds_conditional(self, model_options: Mapping[str, Any]) -> bool:
+        """Whether the model is built class-conditional with the user's (type-checked) ``model_options``."""
+        if not self.conditional:
+            return False
+        return bool({**self.options, **model_options}.get("conditional", True))
+
 
 # --------------------------------------------------------------------------- datasets
 

@@ -1,4 +1,4 @@
-"""Class-conditional batch normalization (de Vries et al. 2017; Miyato & Koyama 2018)."""
+"""Conditional batch normalization (de Vries et al. 2017; Miyato & Koyama 2018; Brock et al. 2019)."""
 
 import torch
 from torch import nn
@@ -25,3 +25,24 @@ class ConditionalBatchNorm2d(nn.Module):
         gain = self.gain[labels][:, :, None, None]
         bias = self.bias[labels][:, :, None, None]
         return self.norm(x) * gain + bias
+
+
+class LinearConditionalBatchNorm2d(nn.Module):
+    """Batch norm without affine parameters, then a gain ``1 + linear(c)`` and a bias ``linear(c)`` of a vector c.
+
+    BigGAN's conditional batch norm (Brock et al. 2019, arXiv:1809.11096): c is the block's
+    latent chunk with the shared class embedding appended (or the chunk alone, unconditionally).
+    The linear layers have no bias, and the gain is an offset from 1 so that the layer starts
+    near plain batch norm, as in BigGAN-PyTorch (layers.ccbn) and StudioGAN (ops.ConditionalBatchNorm2d);
+    their batch norm has eps 1e-4.
+    """
+
+    def __init__(self, num_features: int, condition_dim: int, eps: float = 1e-4, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(num_features, eps=eps, momentum=momentum, affine=False)
+        self.gain = nn.Linear(condition_dim, num_features, bias=False)
+        self.bias = nn.Linear(condition_dim, num_features, bias=False)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        gain = 1 + self.gain(condition)[:, :, None, None]
+        return self.norm(x) * gain + self.bias(condition)[:, :, None, None]

@@ -61,3 +61,15 @@ def xavier_init(module: nn.Module, residual_gain: float = 1.0) -> None:
         if _has_weight(layer):
             nn.init.xavier_uniform_(layer.weight, gain=residual_gain if layer in residual else 1.0)
             _zero_bias(layer)
+
+
+def orthogonal_init(module: nn.Module) -> None:
+    """Orthogonal weights (Saxe et al. 2014) and zero biases for every conv, linear and embedding layer.
+
+    BigGAN's initialisation (Brock et al. 2019; ``G_init``/``D_init`` "ortho" in BigGAN-PyTorch,
+    ``g_init``/``d_init`` in StudioGAN). Norm layers keep their (1, 0). Call it before ``spectral_norm_all``.
+    """
+    for layer in module.modules():
+        if _has_weight(layer):
+            nn.init.orthogonal_(layer.weight)
+            _zero_bias(layer)

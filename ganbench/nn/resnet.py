@@ -9,6 +9,7 @@ up-block to G and one down-block to D.
 """
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -31,14 +32,24 @@ class UpBlock(nn.Module):
     """G's residual block: (C)BN, ReLU, nearest x2, conv3x3, (C)BN, ReLU, conv3x3; shortcut: nearest x2, conv1x1.
 
     With ``num_classes`` > 0 both norms are ``ConditionalBatchNorm2d`` and ``forward`` needs labels.
+    ``norm`` (channels -> a norm called ``norm(x, condition)``) replaces them with another
+    conditional norm, e.g. BigGAN's ``LinearConditionalBatchNorm2d``; ``forward`` then passes
+    its second argument, whatever it is, to both norms.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, num_classes: int = 0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_classes: int = 0,
+        norm: Callable[[int], nn.Module] | None = None,
+    ) -> None:
         super().__init__()
-        self.conditional = num_classes > 0
-        self.norm1 = _batch_norm(in_channels, num_classes)
+        self.conditional = num_classes > 0 or norm is not None
+        make_norm = norm or (lambda channels: _batch_norm(channels, num_classes))
+        self.norm1 = make_norm(in_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.norm2 = _batch_norm(out_channels, num_classes)
+        self.norm2 = make_norm(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.shortcut = nn.Conv2d(in_channels, out_channels, 1)
 

@@ -79,7 +79,8 @@ def build_components(config: RunConfig, registry: Registry, world: World = SINGL
         raise ConfigError(
             f"{config.model} supports {model_spec.channels} channels, but {config.dataset} has {dataset.channels}."
         )
-    if model_spec.conditional and dataset.num_classes < 2:
+    conditional = model_spec.builds_conditional(config.model_options)
+    if conditional and dataset.num_classes < 2:
         raise ConfigError(f"{config.model} is class-conditional but {config.dataset} has no classes here.")
     if model_spec.condition_image and not condition_channels(dataset):
         raise ConfigError(f"{config.model} is image-conditioned but {config.dataset} gave no condition images.")
@@ -88,7 +89,7 @@ def build_components(config: RunConfig, registry: Registry, world: World = SINGL
         ModelRequest(
             resolution=config.resolution,
             channels=dataset.channels,
-            num_classes=dataset.num_classes if model_spec.conditional else 0,
+            num_classes=dataset.num_classes if conditional else 0,
             z_dim=config.z_dim,
             options={**model_spec.options, **config.model_options},
             condition_channels=condition_channels(dataset) if model_spec.condition_image else 0,
