@@ -107,7 +107,11 @@ def test_a_database_that_goes_away_stops_the_worker_clearly_and_resume_loses_not
     # paused while the server stops: on a loaded machine the worker could otherwise finish trials 1 and 2
     # before the server is down, and exit cleanly
     worker.send_signal(signal.SIGSTOP)
-    done, cut = trials[0], _trials(storage)[1]
+    # read again, now that the worker is still: its trial 1 must still be running
+    while len(fresh := _trials(storage)) < 2:  # an empty read is a transient storage error on a loaded machine
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.3)
+    done, cut = trials[0], fresh[1]
     assert done.state == TrialState.COMPLETE and cut.state == TrialState.RUNNING
     postgres.stop()
     worker.send_signal(signal.SIGCONT)
