@@ -315,14 +315,10 @@ class Evaluator:
             fake_labels = torch.cat(requested) if requested else None
             real = (
                 self.reference_features(extractor, progress)
-                if any(self._reads_reference_features(spec) for spec in self.metrics if spec.extractor == name)
+                if any(self._reads_reference_features(spec) for spec in specs)
                 else None
             )
-            results += [
-                self._compute(spec, extractor, fake, real, fake_labels, paired)
-                for spec in self.metrics
-                if spec.extractor == name
-            ]
+            results += [self._compute(spec, extractor, fake, real, fake_labels, paired) for spec in specs]
         return results
 
     def _compute(
