@@ -44,10 +44,18 @@ def _search(tmp_path: Path, storage: str, *flags: str) -> subprocess.Popen:
 
 
 def _trials(storage: str) -> list:
+    """The study's trials, or none while the study or its schema is being created. The connection is closed
+    at once: Optuna leaves each storage's pool to the garbage collector, and the reads of a polling loop in a
+    large test process would otherwise use up the server's connections."""
+    reader = None
     try:
-        return optuna.load_study(study_name="s", storage=storage).get_trials()
-    except (KeyError, sqlalchemy.exc.SQLAlchemyError):  # not created yet, or its schema being created
+        reader = optuna.storages.RDBStorage(storage)
+        return optuna.load_study(study_name="s", storage=reader).get_trials()
+    except (KeyError, sqlalchemy.exc.SQLAlchemyError):
         return []
+    finally:
+        if reader is not None:
+            reader.engine.dispose()
 
 
 def _mlflow(tmp_path: Path) -> MlflowClient:
@@ -108,8 +116,9 @@ def test_a_database_that_goes_away_stops_the_worker_clearly_and_resume_loses_not
     # before the server is down, and exit cleanly
     worker.send_signal(signal.SIGSTOP)
     # read again, now that the worker is still: its trial 1 must still be running
+    deadline = time.time() + 60
     while len(fresh := _trials(storage)) < 2:  # an empty read is a transient storage error on a loaded machine
-        assert time.time() < deadline, "timed out"
+        assert time.time() < deadline, "timed out reading the study while its worker was stopped"
         time.sleep(0.3)
     done, cut = trials[0], fresh[1]
     assert done.state == TrialState.COMPLETE and cut.state == TrialState.RUNNING
