@@ -134,6 +134,13 @@ class RunConfig:
         _non_negative,
         roles=IDENTITY | SEARCHABLE,
     )
+    ema_rampup: float = _option(
+        0.0,
+        "Ramp the average's half-life up: after n averaged steps it is --ema-rampup * n steps until that reaches "
+        "--ema-decay's (StyleGAN2's ema_rampup, e.g. 0.05; 0: the decay from the first step).",
+        _non_negative,
+        roles=IDENTITY | SEARCHABLE,
+    )
     optimizer: str = _option(
         "adam", "Optimizer of both networks: adam or rmsprop.", _one_of(OPTIMIZERS), roles=IDENTITY | SEARCHABLE
     )
@@ -420,6 +427,11 @@ def validate_fields(config: RunConfig) -> None:
         raise ConfigError(
             f"ema_start = {config.ema_start} is invalid without an average: pass --ema-decay too (e.g. 0.999), "
             "or leave --ema-start out."
+        )
+    if config.ema_rampup and not config.ema_decay:
+        raise ConfigError(
+            f"ema_rampup = {config.ema_rampup} is invalid without an average: pass --ema-decay too (e.g. 0.999), "
+            "or leave --ema-rampup out."
         )
     if config.lr_schedule == "exponential" and lr_end_factor(config) == 0:
         raise ConfigError(

@@ -6,6 +6,7 @@ owns its losses (``GAN.discriminator_loss`` / ``GAN.generator_loss``).
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -114,7 +115,9 @@ class Trainer:
             else []
         )
         self.memory_format = memory_format(config)
-        self.ema = averaged_generator(model.generator, config.ema_decay) if config.ema_decay > 0 else None
+        self.ema = (
+            averaged_generator(model.generator, config.ema_decay, config.ema_rampup) if config.ema_decay > 0 else None
+        )
         if config.compile:  # in place, after the EMA copied G: state dicts keep their keys, the average stays eager
             model.generator.compile()
             model.discriminator.compile()
@@ -450,9 +453,26 @@ def _first_lines(text: str, keep: int = 3) -> str:
     return " ".join(lines[:keep]) + rest
 
 
-def averaged_generator(generator: torch.nn.Module, decay: float) -> AveragedModel:
-    """An exponential moving average of ``generator``'s weights and buffers, as a run keeps and evaluates it."""
-    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+Tensors = list[torch.Tensor] | tuple[torch.Tensor, ...]
+
+
+def averaged_generator(generator: torch.nn.Module, decay: float, rampup: float = 0.0) -> AveragedModel:
+    """An exponential moving average of ``generator``'s weights and buffers, as a run keeps and evaluates it;
+    with ``rampup``, its decay ramps up to ``decay`` (``ramped_decay``)."""
+    if not rampup:
+        return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+    def update(averaged: Tensors, current: Tensors, steps: torch.Tensor | int) -> None:
+        get_ema_multi_avg_fn(ramped_decay(decay, rampup, int(steps)))(averaged, current, steps)
+
+    return AveragedModel(generator, multi_avg_fn=update, use_buffers=True)
+
+
+def ramped_decay(decay: float, rampup: float, steps: int) -> float:
+    """The decay of an average's update after ``steps`` averaged steps, as StyleGAN2's ema_rampup sets it: the
+    half-life (in steps) is ``rampup * steps`` until that reaches the half-life of ``decay``."""
+    half_life = min(math.log(0.5) / math.log(decay), rampup * steps)
+    return 0.5 ** (1 / half_life)
 
 
 def with_average(model: GAN, average: AveragedModel | None) -> GAN:
