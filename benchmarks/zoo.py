@@ -149,7 +149,7 @@ def main() -> None:
             rows.append(
                 {
                     **json.loads(child.stdout.strip().splitlines()[-1]),
-                    "conditional": spec.conditional,
+                    "conditional": spec.builds_conditional(model_options(spec, shared)),
                     "loss": defaults.get("loss", "bce"),
                     "reg": ",".join(regularizers(spec, shared)) or "-",
                     "n_disc": args.n_disc or defaults.get("n_disc", 1),

@@ -1,15 +1,17 @@
-from pathlib import Path
-
 import pytest
 import torch
-from mlflow.tracking import MlflowClient
 
 from ganbench import ModelRequest
 from ganbench.errors import ConfigError
-from ganbench.training.checkpoint import load_checkpoint
-from ganbench.training.runner import run
 from ganbench_plugins import stylegan2
-from tests.support.models import check_spec, check_training, count, one_thread, paper_objective
+from tests.support.models import (
+    check_resume_bit_for_bit,
+    check_spec,
+    check_training,
+    count,
+    one_thread,
+    paper_objective,
+)
 
 SPEC = stylegan2.ganbench_models()[0]
 
@@ -191,18 +193,12 @@ def test_spec():
     assert (SPEC.options["style_mixing"], SPEC.options["pl_weight"]) == (0.0, 0.0)  # off, as the cifar config
 
 
-def _history(results: Path, run_id: str, key: str) -> list[tuple[int, float]]:
-    client = MlflowClient(tracking_uri=f"sqlite:///{results.resolve() / 'mlflow.db'}")
-    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)]
-
-
 def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(registry, console, fast_flags, tmp_path):
     # on shapes with the paper defaults (bce, lazy r1, the ramped average), path length regularization and style
     # mixing on so that their state and random draws are covered too; no metrics (the weights are compared)
     flags = {
         **fast_flags,
         "model": "stylegan2",
-        "steps": 2,
         "eval_every": 2,
         "log_every": 1,
         "batch_size": 8,
@@ -210,15 +206,5 @@ def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(registry, console, 
         "z_dim": 8,
         "model_options": {"width": 8, "w_dim": 16, "mbstd_group": 4, "pl_weight": 2.0, "style_mixing": 0.9},
     }
-    whole_dir = tmp_path / "whole"
-    whole = run(registry, {**flags, "results_dir": str(whole_dir)}, {}, None, console)
-    first = run(registry, {**flags, "steps": 1}, {}, None, console)
-    resumed = run(registry, {"steps": 2, "results_dir": flags["results_dir"]}, {}, first.run_id, console)
-    assert resumed.step == 2
-    for key in ("loss_d", "loss_g"):
-        assert _history(Path(flags["results_dir"]), first.run_id, key) == _history(whole_dir, whole.run_id, key), key
-    ends = [load_checkpoint(outcome.checkpoint) for outcome in (whole, resumed)]
+    ends = check_resume_bit_for_bit(registry, console, flags, tmp_path)
     assert ends[0]["config"]["ema_rampup"] == 0.05
-    for part in ("model", "ema"):
-        assert ends[0][part].keys() == ends[1][part].keys()
-        assert all(torch.equal(ends[0][part][name], ends[1][part][name]) for name in ends[0][part]), part

@@ -2,7 +2,7 @@
 
 Requests for small, fast networks and for the papers' full-size ones, the paper objective and
 optimizers as the engine builds them, and the checks every model's tests make: generated and
-discriminated shapes, a few training steps, the spec's declarations, and spectral norms
+discriminated shapes, a few training steps, the spec's declarations, spectral norms, a resume bit for bit
 (which tests/ganbench/nn/test_spectral also uses).
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pluggy
 import torch
+from mlflow.tracking import MlflowClient
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from torch import nn
 from torch.nn.utils import parametrize
@@ -21,7 +23,9 @@ from ganbench import GAN, ModelRequest, ModelSpec, Objective, hookspecs
 from ganbench.config import DEFAULTS, FIELDS, RunConfig
 from ganbench.registry import Registry
 from ganbench.training.assembly import build_objective
+from ganbench.training.checkpoint import load_checkpoint
 from ganbench.training.optim import build_optimizer
+from ganbench.training.runner import run
 from ganbench_plugins import bce, clip, gradient_penalty, losses
 
 # --------------------------------------------------------------------------- building
@@ -235,3 +239,26 @@ def check_spectral_norms(module: nn.Module, expected_layers: int) -> None:
     values = singular_values(module.train(), power_iterations=5)
     assert len(values) == expected_layers
     assert all(abs(value - 1) < 0.1 for value in values), values
+
+
+def _metric_history(results: Path, run_id: str, key: str) -> list[tuple[int, float]]:
+    client = MlflowClient(tracking_uri=f"sqlite:///{results.resolve() / 'mlflow.db'}")
+    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)]
+
+
+def check_resume_bit_for_bit(registry, console, flags: dict, tmp_path: Path) -> list[dict]:
+    """A 2-step run, and a 1-step run resumed to step 2, log the same losses and end with the same weights and
+    average of G; returns both final checkpoints (uninterrupted first) for further checks."""
+    whole_dir = tmp_path / "whole"
+    whole = run(registry, {**flags, "steps": 2, "results_dir": str(whole_dir)}, {}, None, console)
+    first = run(registry, {**flags, "steps": 1}, {}, None, console)
+    resumed = run(registry, {"steps": 2, "results_dir": flags["results_dir"]}, {}, first.run_id, console)
+    assert resumed.step == 2
+    for key in ("loss_d", "loss_g"):
+        halves = _metric_history(Path(flags["results_dir"]), first.run_id, key)
+        assert halves == _metric_history(whole_dir, whole.run_id, key), key
+    ends = [load_checkpoint(outcome.checkpoint) for outcome in (whole, resumed)]
+    for part in ("model", "ema"):
+        assert ends[0][part].keys() == ends[1][part].keys()
+        assert all(torch.equal(ends[0][part][name], ends[1][part][name]) for name in ends[0][part]), part
+    return ends
