@@ -330,6 +330,13 @@ class Trainer:
         return f"d {loss_d:.3f}  g {loss_g:.3f}  {speed:.0f} img/s"
 
     def _evaluate(self, progress: Progress) -> None:
+        # evaluation's random draws (an extractor's network initialised before its weights load, a metric's
+        # subsets) come from a fork of the global generator: what trains does not depend on how often it is
+        # evaluated, and models drawing from that generator (per_sample) train alike under any schedule
+        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+            self._evaluate_and_record(progress)
+
+    def _evaluate_and_record(self, progress: Progress) -> None:
         evaluator = self.c.evaluator
         task = progress.add_task("evaluating", total=None, stats="")
 

@@ -77,6 +77,25 @@ def test_same_seed_same_losses_and_metrics(registry, console, fast_flags, tmp_pa
     assert series[0] != series[2]
 
 
+def test_evaluating_more_often_does_not_change_what_trains(registry, console, fast_flags, tmp_path, monkeypatch):
+    # wgan-gp draws its penalty's interpolation weights from the global generator, as every per_sample draw does;
+    # an evaluation that draws from it too (as an extractor does when it builds its network before loading the
+    # weights) must leave training's stream where it was
+    evaluate = Evaluator.evaluate
+
+    def drawing(self, *args, **kwargs):
+        torch.rand(1)
+        return evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "evaluate", drawing)
+    losses = []
+    for name, eval_every in (("often", 3), ("once", 12)):
+        flags = {**fast_flags, "model": "wgan-gp", "eval_every": eval_every, "results_dir": str(tmp_path / name)}
+        outcome = run(registry, flags, {}, None, console)
+        losses.append(_history(_client(flags), outcome.run_id, "loss_d"))
+    assert losses[0] == losses[1]
+
+
 def test_resume_continues_the_same_run_with_the_same_numbers(registry, console, fast_flags, tmp_path):
     whole = run(registry, {**fast_flags, "results_dir": str(tmp_path / "whole")}, {}, None, console)
     first = run(registry, {**fast_flags, "steps": 6}, {}, None, console)
