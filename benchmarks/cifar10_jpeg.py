@@ -96,6 +96,13 @@ def recipe_model(recipe: str) -> str:
     return str(read_config_file(RECIPES / f"{recipe}.toml")["model"])
 
 
+def recipe_is_conditional(recipe: str) -> bool:
+    """Whether the recipe builds a class-conditional model: its model can be, and its options keep it so."""
+    settings = read_config_file(RECIPES / f"{recipe}.toml")
+    spec = default_registry().get("model", str(settings["model"]))
+    return spec.builds_conditional(settings.get("model_options", {}))
+
+
 def train(recipe: str, seed: int, data_dir: str, results_dir: str, overrides: dict[str, object]) -> None:
     ganbench.train(
         config_file=RECIPES / f"{recipe}.toml",
@@ -210,14 +217,13 @@ def leaderboards(records: dict) -> list[Leaderboard]:
 def write_report(args: argparse.Namespace, floor: dict | None, command: str) -> None:
     out = args.out
     records = load_records(out)
-    registry = default_registry()
     planned = [run_name(r, s) for s in args.seeds for r in args.models] + [
         run_name(r, args.seeds[0]) for r in args.conditional
     ]
     finished = [name for name in planned if name in records]
     when = datetime.now().astimezone()
     seeds = args.seeds
-    conditional = [r for r in [*args.models, *args.conditional] if registry.get("model", recipe_model(r)).conditional]
+    conditional = [r for r in [*args.models, *args.conditional] if recipe_is_conditional(r)]
     machines = sorted({record["machine"] for record in records.values()})
     sections = [
         "# cifar10-jpeg leaderboard (the JPEG copy of CIFAR-10, not CIFAR-10)",
