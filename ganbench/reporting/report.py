@@ -223,7 +223,7 @@ class _Section:
         lines = [
             "### Reproduce",
             "",
-            "Each number above is a run's best evaluation; `ganbench evaluate RUN_ID` scores a run's checkpoint "
+            "Each number above is a run's best evaluation; `ganbench eval RUN_ID` scores a run's checkpoint "
             "again (add `--eval-samples` and the other settings of the protocol), and each best run's settings "
             "train again with `ganbench run --config CONFIG.yaml --seed SEED`:",
             "",
@@ -233,7 +233,7 @@ class _Section:
             config = _config_yaml(self.client, run)
             lines += [
                 f"- **{row.label}**: best run `{row.best_run}` (seed {run.data.params.get('seed', '?')}), scored again "
-                f"by `ganbench evaluate {row.best_run}`"
+                f"by `ganbench eval {row.best_run}`"
             ]
             if row.seeds >= 2:
                 runs = ", ".join(f"`{seed_run}`" for seed_run in row.seed_runs)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from ganbench.api import report
+from ganbench.cli import cli
 from ganbench.errors import ConfigError
 from ganbench.tracking.leaderboard import load_leaderboards
 from ganbench.tracking.ui import report_pages
@@ -65,7 +66,9 @@ def test_one_run_gives_a_whole_report_that_says_what_it_cannot_compare(store, tm
     assert f"protocol `{PROTOCOL}`" in text and "| 1 | 1 | dcgan | bce | 45 |" in text
     assert "One model: nothing to compare." in text
     assert "Each model's best run at step 750, the latest step all of them have samples of." in text
-    assert f"ganbench evaluate {run_id}" in text and "| dcgan/bce | cpu |" in text
+    assert f"ganbench eval {run_id}" in text and "| dcgan/bce | cpu |" in text
+    commands = set(re.findall(r"`ganbench ([a-z-]+)", text))  # what the reader is told to type must exist
+    assert {"eval", "run"} <= commands <= set(cli.commands)
     assert "steps: '1000'" in text  # the settings as logged, when the run has no config.yaml
     assert sorted(path.name for path in written.figures) == [
         "shapes-fid-1-fid.png",
