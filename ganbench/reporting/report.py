@@ -135,18 +135,27 @@ class _Section:
         lines = [f"## {board.dataset}: {board.metric}, protocol `{ranking.protocol}`", ""]
         lines += _protocol_card(ranking, board)
         lines += ["### Leaderboard", "", to_markdown([single], command, when)]
-        if ranking.budgets:
-            lines += [
-                "### Budget curves",
-                "",
-                self._image(draw_budget_curves(board, ranking, self._path("budget"))),
-                "",
-            ]
+        lines += self._budget_curves()
         lines += self._training_curves()
         lines += self._samples()
         lines += _settings_table(ranking.rows, self.runs)
         lines += _environment_table(ranking.rows, self.runs)
         lines += self._reproduce()
+        return lines
+
+    def _budget_curves(self) -> list[str]:
+        lines = ["### Budget curves", ""]
+        searched = {budget.label for budget in self.ranking.budgets}
+        if not searched:
+            return lines + [
+                "None: no run here is a search's trial, and a budget curve resamples the trials of a search "
+                "(`ganbench search` or `ganbench compare`).",
+                "",
+            ]
+        lines += [self._image(draw_budget_curves(self.board, self.ranking, self._path("budget"))), ""]
+        unsearched = [row.label for row in self.ranking.rows if row.label not in searched]
+        if unsearched:
+            lines += [f"Not in the figure, having no search trials: {', '.join(unsearched)}.", ""]
         return lines
 
     def _path(self, what: str) -> Path:

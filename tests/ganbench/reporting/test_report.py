@@ -65,6 +65,7 @@ def test_one_run_gives_a_whole_report_that_says_what_it_cannot_compare(store, tm
     text = written.markdown.read_text()
     assert f"protocol `{PROTOCOL}`" in text and "| 1 | 1 | dcgan | bce | 45 |" in text
     assert "One model: nothing to compare." in text
+    assert "### Budget curves\n\nNone: no run here is a search's trial" in text
     assert "Each model's best run at step 750, the latest step all of them have samples of." in text
     assert f"ganbench eval {run_id}" in text and "| dcgan/bce | cpu |" in text
     commands = set(re.findall(r"`ganbench ([a-z-]+)", text))  # what the reader is told to type must exist
@@ -113,6 +114,16 @@ def test_each_protocol_has_its_own_section_and_models_can_be_chosen(store, tmp_p
     assert "| dcgan |" not in chosen.markdown.read_text()
     with pytest.raises(ConfigError, match="Nothing to report of wgan: No run in"):
         report("shapes", metric="fid", models=["wgan"], tracking_uri=store.uri, out=tmp_path / "none")
+
+
+def test_budget_curves_draw_the_searched_models_and_name_the_others(store, tmp_path, registry):
+    for trial, value in enumerate((40.0, 35.0, 38.0)):
+        store.add("sngan", "hinge", (value,), params={"lr_g": f"{trial}e-4"}, tags={"ganbench.study": "s"})
+    add_trained_run(store, tmp_path, "dcgan", "bce", (30.0,))
+    written = report("shapes", metric="fid", tracking_uri=store.uri, out=tmp_path / "out", registry=registry)
+    text = written.markdown.read_text()
+    assert "shapes-fid-1-budget.png" in {path.name for path in written.figures}
+    assert "Not in the figure, having no search trials: dcgan/bce." in text
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
