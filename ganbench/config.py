@@ -235,7 +235,12 @@ class RunConfig:
         f"--extractor-option {INCEPTION_WEIGHTS_OPTION}=PATH.",
         roles=BOOKKEEPING | EVALUATION,
     )
-    grid_size: int = _option(64, "Images in each sample grid.", _positive, roles=BOOKKEEPING)
+    grid_size: int = _option(
+        64,
+        "Images in each sample grid (a class-conditional model's: rounded up to whole rows of its classes).",
+        _positive,
+        roles=BOOKKEEPING,
+    )
     # where results go
     results_dir: str = _option(
         "results", "Home of the MLflow store, checkpoints and caches.", roles=BOOKKEEPING | EVALUATION

@@ -29,7 +29,8 @@ def save_samples(model: GAN, evaluator: Evaluator, config: RunConfig, run_dir: P
     if isinstance(model, ImageConditionedGAN):
         return save_condition_grid(*evaluator.condition_samples(model, config.grid_size, config.seed + 1), path)
     columns = model.num_classes if 0 < model.num_classes <= MAX_CLASS_COLUMNS else None
-    return save_grid(sample_grid(model, config.grid_size, config.seed), path, nrow=columns)
+    size = -(-config.grid_size // columns) * columns if columns else config.grid_size  # whole rows of classes
+    return save_grid(sample_grid(model, size, config.seed), path, nrow=columns)
 
 
 def sample_grid(model: GAN, n: int, seed: int) -> torch.Tensor:

@@ -150,16 +150,22 @@ def test_stop_request_saves_and_marks_the_run_killed(registry, console, fast_fla
     assert _client(fast_flags).get_run(outcome.run_id).info.status == "KILLED"
 
 
-def test_class_conditional_model_trains_and_shows_classes_in_columns(registry, console, fast_flags):
+@pytest.mark.parametrize("grid_size", [22, 15])
+def test_class_conditional_model_trains_and_shows_classes_in_columns(registry, console, fast_flags, grid_size):
     from PIL import Image
 
     outcome = run(
-        registry, {**fast_flags, "model": "cdcgan", "steps": 3, "eval_every": 3, "grid_size": 22}, {}, None, console
+        registry,
+        {**fast_flags, "model": "cdcgan", "steps": 3, "eval_every": 3, "grid_size": grid_size},
+        {},
+        None,
+        console,
     )
     assert outcome.status == "FINISHED"
     grid = Image.open(outcome.run_dir / "samples" / "step_0000003.png")
-    # shapes has 11 classes: 22 samples make 2 rows of 11 columns of 32 px tiles with 1 px padding
+    # shapes has 11 classes: 2 whole rows of 11 columns of 32 px tiles with 1 px padding (15 rounds up to 22)
     assert grid.size == (11 * 33 + 1, 2 * 33 + 1)
+    assert grid.getpixel((10 * 33 + 16, 33 + 16)) != (0, 0, 0)  # the last cell holds an image, not padding
 
 
 def test_mnist_from_the_official_files(registry, console, fast_flags):
