@@ -92,10 +92,6 @@ def fail_leftovers(tracking_uri: str) -> None:
         client.set_terminated(found.info.run_id, "FAILED")
 
 
-def recipe_model(recipe: str) -> str:
-    return str(read_config_file(RECIPES / f"{recipe}.toml")["model"])
-
-
 def recipe_is_conditional(recipe: str) -> bool:
     """Whether the recipe builds a class-conditional model: its model can be, and its options keep it so."""
     settings = read_config_file(RECIPES / f"{recipe}.toml")
